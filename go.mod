@@ -1,0 +1,3 @@
+module github.com/dailytoken/dailytoken
+
+go 1.26.0

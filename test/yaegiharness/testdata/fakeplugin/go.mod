@@ -1,0 +1,3 @@
+module example.com/fakeplugin
+
+go 1.22

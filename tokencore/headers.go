@@ -1,0 +1,133 @@
+package tokencore
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// DefaultHeaderPrefix is the prefix of the claim headers unless configured.
+const DefaultHeaderPrefix = "X-Daily-"
+
+// Names of the claim headers after the prefix.
+const (
+	HeaderRoom     = "Room"
+	HeaderDomainID = "Domain-Id"
+	HeaderUserID   = "User-Id"
+	HeaderUserName = "User-Name"
+	HeaderIsOwner  = "Is-Owner"
+	HeaderExpires  = "Exp"
+	HeaderClaims   = "Claims" // the whole verified payload as compact JSON
+)
+
+// controlCharacters are the bytes that must never reach a header value as-is.
+const controlCharacters = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f" +
+	"\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"
+
+// ClaimHeaders writes verified claims into request headers for the upstream.
+type ClaimHeaders struct {
+	prefix     string
+	normalized string // the prefix in lower case, with '_' as '-'
+}
+
+// NewClaimHeaders returns ClaimHeaders for prefix, or DefaultHeaderPrefix if
+// prefix is empty. The prefix must be a valid header name start.
+func NewClaimHeaders(prefix string) (*ClaimHeaders, error) {
+	if prefix == "" {
+		prefix = DefaultHeaderPrefix
+	}
+	for i := 0; i < len(prefix); i++ {
+		if !isTokenChar(prefix[i]) {
+			return nil, fmt.Errorf("claim header prefix %q: character %q is not allowed in a header name", prefix, prefix[i])
+		}
+	}
+	return &ClaimHeaders{prefix: prefix, normalized: normalizeHeaderName(prefix)}, nil
+}
+
+// Prefix returns the configured prefix.
+func (h *ClaimHeaders) Prefix() string {
+	return h.prefix
+}
+
+// RemoveClientHeaders deletes every header whose name starts with the prefix,
+// compared case-insensitively and with '_' taken as '-': CGI-style upstreams
+// read X_Daily_Room as X-Daily-Room, so a client must not send either.
+func (h *ClaimHeaders) RemoveClientHeaders(header http.Header) {
+	for name := range header {
+		if len(name) >= len(h.normalized) && normalizeHeaderName(name[:len(h.normalized)]) == h.normalized {
+			delete(header, name)
+		}
+	}
+}
+
+// Set writes the claim headers for verified claims. payload is the verified
+// token payload; when nil, as after REST introspection, it is encoded from c.
+// A value with control characters is written with each of them replaced by
+// U+FFFD, so a claim can never end a header or start another; the exact
+// value is in the Claims header, where JSON escapes it.
+func (h *ClaimHeaders) Set(header http.Header, c *Claims, payload []byte) error {
+	setValue := func(name, value string) {
+		if value == "" {
+			return
+		}
+		header.Set(h.prefix+name, sanitizeHeaderValue(value))
+	}
+	setValue(HeaderRoom, c.RoomName)
+	setValue(HeaderDomainID, c.DomainID)
+	setValue(HeaderUserID, c.UserID)
+	setValue(HeaderUserName, c.UserName)
+	setValue(HeaderIsOwner, strconv.FormatBool(c.IsOwner != nil && *c.IsOwner))
+	if !c.Exp.IsZero() {
+		setValue(HeaderExpires, strconv.FormatInt(c.Exp.Unix(), 10))
+	}
+
+	if payload == nil {
+		encoded, err := c.Payload()
+		if err != nil {
+			return fmt.Errorf("encoding claims header: %v", err)
+		}
+		payload = encoded
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, payload); err != nil {
+		return fmt.Errorf("compacting claims header: %v", err)
+	}
+	setValue(HeaderClaims, compact.String())
+	return nil
+}
+
+// Names returns the full names of the claim headers Set can write.
+func (h *ClaimHeaders) Names() []string {
+	return []string{
+		h.prefix + HeaderRoom, h.prefix + HeaderDomainID, h.prefix + HeaderUserID,
+		h.prefix + HeaderUserName, h.prefix + HeaderIsOwner, h.prefix + HeaderExpires,
+		h.prefix + HeaderClaims,
+	}
+}
+
+func sanitizeHeaderValue(s string) string {
+	if !strings.ContainsAny(s, controlCharacters) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+func normalizeHeaderName(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+}
+
+// isTokenChar reports whether b may appear in a header name (RFC 9110 token).
+func isTokenChar(b byte) bool {
+	if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' {
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
+}
