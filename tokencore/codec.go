@@ -102,41 +102,51 @@ func (c *Codec) Sign(payload []byte) string {
 // than unpadded base64url, a header whose alg is not HS256 or that has a crit
 // parameter, and a signature that matches no key (compared in constant time).
 func (c *Codec) Verify(token string) ([]byte, error) {
+	segment, err := c.VerifySignature(token)
+	if err != nil {
+		return nil, err
+	}
+	return DecodePayloadSegment(segment)
+}
+
+// VerifySignature makes every check of Verify except decoding the payload,
+// and returns the payload segment, still base64url-encoded.
+func (c *Codec) VerifySignature(token string) (string, error) {
 	if len(token) > c.maxTokenSize {
-		return nil, errorf(ErrTokenTooLarge, "token is %d bytes, over the limit of %d", len(token), c.maxTokenSize)
+		return "", errorf(ErrTokenTooLarge, "token is %d bytes, over the limit of %d", len(token), c.maxTokenSize)
 	}
 
 	// split into three segments
 	headerEnd := strings.IndexByte(token, '.')
 	if headerEnd < 0 {
-		return nil, errorf(ErrMalformedToken, "token has 1 segment, expected 3")
+		return "", errorf(ErrMalformedToken, "token has 1 segment, expected 3")
 	}
 	payloadEnd := headerEnd + 1 + strings.IndexByte(token[headerEnd+1:], '.')
 	if payloadEnd <= headerEnd {
-		return nil, errorf(ErrMalformedToken, "token has 2 segments, expected 3")
+		return "", errorf(ErrMalformedToken, "token has 2 segments, expected 3")
 	}
 	if strings.IndexByte(token[payloadEnd+1:], '.') >= 0 {
-		return nil, errorf(ErrMalformedToken, "token has more than 3 segments, expected 3")
+		return "", errorf(ErrMalformedToken, "token has more than 3 segments, expected 3")
 	}
 
 	// The base64 decoder skips CR and LF even in strict mode, so a token with
 	// line breaks would have more than one encoding: reject them here.
 	if strings.ContainsAny(token, "\r\n") {
-		return nil, errorf(ErrMalformedToken, "token contains a line break")
+		return "", errorf(ErrMalformedToken, "token contains a line break")
 	}
 
 	// check the header
 	if err := checkHeader(token[:headerEnd]); err != nil {
-		return nil, err
+		return "", err
 	}
 
 	// check the signature against every key
 	signature, err := b64.DecodeString(token[payloadEnd+1:])
 	if err != nil {
-		return nil, errorf(ErrMalformedToken, "token signature is not base64url: %v", err)
+		return "", errorf(ErrMalformedToken, "token signature is not base64url: %v", err)
 	}
 	if len(signature) != sha256.Size {
-		return nil, errorf(ErrInvalidSignature, "token signature is %d bytes, expected %d for HS256", len(signature), sha256.Size)
+		return "", errorf(ErrInvalidSignature, "token signature is %d bytes, expected %d for HS256", len(signature), sha256.Size)
 	}
 	signingInput := token[:payloadEnd]
 	matched := false
@@ -147,11 +157,14 @@ func (c *Codec) Verify(token string) ([]byte, error) {
 		}
 	}
 	if !matched {
-		return nil, errorf(ErrInvalidSignature, "token signature does not match any configured key")
+		return "", errorf(ErrInvalidSignature, "token signature does not match any configured key")
 	}
+	return token[headerEnd+1 : payloadEnd], nil
+}
 
-	// decode the payload
-	payload, err := b64.DecodeString(token[headerEnd+1 : payloadEnd])
+// DecodePayloadSegment decodes a payload segment of a compact JWS.
+func DecodePayloadSegment(segment string) ([]byte, error) {
+	payload, err := b64.DecodeString(segment)
 	if err != nil {
 		return nil, errorf(ErrMalformedToken, "token payload is not base64url: %v", err)
 	}

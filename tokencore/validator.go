@@ -19,24 +19,6 @@ type TokenVerifier interface {
 	VerifyToken(ctx context.Context, token string) (claims *Claims, payload []byte, err error)
 }
 
-// LocalVerifier verifies tokens with a Codec and decodes their claims.
-type LocalVerifier struct {
-	Codec *Codec
-}
-
-// VerifyToken implements TokenVerifier.
-func (l *LocalVerifier) VerifyToken(_ context.Context, token string) (*Claims, []byte, error) {
-	payload, err := l.Codec.Verify(token)
-	if err != nil {
-		return nil, nil, err
-	}
-	claims, err := DecodeClaims(payload)
-	if err != nil {
-		return nil, nil, err
-	}
-	return claims, payload, nil
-}
-
 // ValidatorConfig configures a Validator. Its zero value, with Keys set, is
 // the secure default.
 type ValidatorConfig struct {
@@ -125,7 +107,7 @@ func NewValidator(cfg ValidatorConfig) (*Validator, error) {
 		if err != nil {
 			return nil, err
 		}
-		v.verifier = &LocalVerifier{Codec: codec}
+		v.verifier = NewLocalVerifier(codec)
 	}
 
 	// token sources
