@@ -5,8 +5,8 @@ go 1.26.0
 replace github.com/dailytoken/dailytoken => ../
 
 require (
-	github.com/mitchellh/mapstructure v1.5.1-0.20231216201459-8508981c8b6c // indirect
-	github.com/traefik/yaegi v0.16.1 // indirect
-	golang.org/x/mod v0.36.0 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
+	github.com/mitchellh/mapstructure v1.5.1-0.20231216201459-8508981c8b6c
+	github.com/traefik/yaegi v0.16.1
+	golang.org/x/mod v0.36.0
+	gopkg.in/yaml.v3 v3.0.1
 )

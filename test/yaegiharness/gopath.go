@@ -11,11 +11,11 @@ import (
 	"golang.org/x/mod/modfile"
 )
 
-// skippedDirs are the directories under a module root that the GOPATH copy
-// leaves out. They hold the Caddy adapter, commands and this test module,
-// none of which the Traefik plugin may import. A plugin that imports one of
-// them fails to load in the harness, as it would in Traefik, where their
-// dependencies are missing from the plugin's GOPATH.
+// skippedDirs are the directory names that the GOPATH copy leaves out at any
+// depth: version control, test data, and this repository's Caddy adapter,
+// commands and test module. The plugin must not import the Caddy adapter,
+// and leaving it out makes such an import fail in the harness as it fails in
+// Traefik, whose plugin GOPATH has none of Caddy's dependencies.
 var skippedDirs = map[string]bool{
 	".git":        true,
 	"caddymodule": true,

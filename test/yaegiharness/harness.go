@@ -8,7 +8,8 @@
 //     local plugin in plugins-local/ and of a downloaded one;
 //   - the manifest .traefik.yml is read from that copy and checked as Traefik
 //     checks a local plugin's manifest;
-//   - the interpreter gets GoPath, the process environment and
+//   - the interpreter runs in Yaegi's default restricted mode (Traefik does
+//     not set Options.Unrestricted) with GoPath, the process environment and
 //     stdlib.Symbols only. Traefik adds the unsafe and syscall symbols only
 //     when both the manifest and the static configuration set useUnsafe,
 //     which is off by default, so the harness rejects useUnsafe;
@@ -215,9 +216,9 @@ func Eval(tb testing.TB, i *interp.Interpreter, src string) reflect.Value {
 }
 
 // evalRecovering evaluates src and turns a panic inside Yaegi into an error.
-// Yaegi v0.16.1 returns an error for most unsupported code but panics on some,
-// such as `for i := range 3`. Traefik does not recover from that panic, so a
-// plugin that triggers it stops Traefik at startup.
+// Yaegi v0.16.1 returns an error for most unsupported code but panics while
+// compiling some, such as `for i := range 3`. Traefik's loader calls Eval
+// without a recover, so there the panic escapes the plugin loader.
 func evalRecovering(i *interp.Interpreter, src string) (value reflect.Value, err error) {
 	defer func() {
 		if recovered := recover(); recovered != nil {
@@ -260,9 +261,11 @@ func setUpGoPath(tb testing.TB, moduleRoot string) (goPath, modulePath string) {
 }
 
 // newInterpreter creates an interpreter with the options Traefik uses.
-// Traefik sends the interpreted code's standard output to its log at debug
-// level and standard error at error level, and the harness sends both to the
-// test log.
+// Traefik sets Stdout to its log at debug level and Stderr to its log at error
+// level, and the harness sets both to the test log. Yaegi sends fmt.Print*
+// and the log package's functions there, while os.Stdout and os.Stderr in
+// interpreted code stay the process's streams unless YAEGI_SPECIAL_STDIO is
+// set, in Traefik as here.
 func newInterpreter(tb testing.TB, goPath string) *interp.Interpreter {
 	tb.Helper()
 
