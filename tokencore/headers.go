@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 )
@@ -30,7 +31,8 @@ const controlCharacters = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\
 // ClaimHeaders writes verified claims into request headers for the upstream.
 type ClaimHeaders struct {
 	prefix     string
-	normalized string // the prefix in lower case, with '_' as '-'
+	normalized string            // the prefix in lower case, with '_' as '-'
+	names      map[string]string // header name after the prefix to its canonical full name
 }
 
 // NewClaimHeaders returns ClaimHeaders for prefix, or DefaultHeaderPrefix if
@@ -44,7 +46,12 @@ func NewClaimHeaders(prefix string) (*ClaimHeaders, error) {
 			return nil, fmt.Errorf("claim header prefix %q: character %q is not allowed in a header name", prefix, prefix[i])
 		}
 	}
-	return &ClaimHeaders{prefix: prefix, normalized: normalizeHeaderName(prefix)}, nil
+
+	h := &ClaimHeaders{prefix: prefix, normalized: normalizeHeaderName(prefix), names: map[string]string{}}
+	for _, name := range []string{HeaderRoom, HeaderDomainID, HeaderUserID, HeaderUserName, HeaderIsOwner, HeaderExpires, HeaderClaims} {
+		h.names[name] = textproto.CanonicalMIMEHeaderKey(prefix + name)
+	}
+	return h, nil
 }
 
 // Prefix returns the configured prefix.
@@ -57,7 +64,11 @@ func (h *ClaimHeaders) Prefix() string {
 // read X_Daily_Room as X-Daily-Room, so a client must not send either.
 func (h *ClaimHeaders) RemoveClientHeaders(header http.Header) {
 	for name := range header {
-		if len(name) >= len(h.normalized) && normalizeHeaderName(name[:len(h.normalized)]) == h.normalized {
+		if len(name) < len(h.normalized) {
+			continue
+		}
+		start := name[:len(h.normalized)]
+		if strings.EqualFold(start, h.prefix) || (strings.IndexByte(start, '_') >= 0 && normalizeHeaderName(start) == h.normalized) {
 			delete(header, name)
 		}
 	}
@@ -73,7 +84,7 @@ func (h *ClaimHeaders) Set(header http.Header, c *Claims, payload []byte) error 
 		if value == "" {
 			return
 		}
-		header.Set(h.prefix+name, sanitizeHeaderValue(value))
+		header[h.names[name]] = []string{sanitizeHeaderValue(value)}
 	}
 	setValue(HeaderRoom, c.RoomName)
 	setValue(HeaderDomainID, c.DomainID)
@@ -91,11 +102,17 @@ func (h *ClaimHeaders) Set(header http.Header, c *Claims, payload []byte) error 
 		}
 		payload = encoded
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, payload); err != nil {
-		return fmt.Errorf("compacting claims header: %v", err)
+
+	// Valid JSON has control characters only as whitespace between tokens,
+	// which compaction removes; a payload without them is used as it is.
+	if bytes.ContainsAny(payload, controlCharacters) {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, payload); err != nil {
+			return fmt.Errorf("compacting claims header: %v", err)
+		}
+		payload = compact.Bytes()
 	}
-	setValue(HeaderClaims, compact.String())
+	setValue(HeaderClaims, string(payload))
 	return nil
 }
 

@@ -99,7 +99,10 @@ type MinterConfig struct {
 // It is safe for concurrent use.
 type Minter struct {
 	signer       TokenSigner
+	codec        *Codec // set for local signing, which takes the fast path in Mint
 	fields       []templateField
+	base         Claims // the fixed claims of the template
+	fixedJSON    []byte // the fixed claims as JSON members, each followed by a comma
 	lifetime     time.Duration
 	setNotBefore bool
 	target       Source // Kind "header", "query" or "response"
@@ -136,6 +139,7 @@ func NewMinter(cfg MinterConfig) (*Minter, error) {
 			return nil, err
 		}
 		m.signer = &LocalSigner{Codec: codec}
+		m.codec = codec
 	}
 
 	// target
@@ -159,16 +163,18 @@ func NewMinter(cfg MinterConfig) (*Minter, error) {
 		m.fields = append(m.fields, field)
 	}
 
-	// check the fixed values now, so a bad template fails at start-up
-	fixed := &Claims{}
+	// Check the fixed values now, so that a bad template fails at start-up,
+	// and encode them once instead of on every request.
 	for _, field := range m.fields {
-		if field.dynamic == nil {
-			if err := fixed.set(field.spec, field.fixed, field.spec.property); err != nil {
-				return nil, fmt.Errorf("claim %s: %s", field.spec.property, describe(err))
-			}
+		if field.dynamic != nil {
+			continue
 		}
+		if err := m.base.set(field.spec, field.fixed, field.spec.property); err != nil {
+			return nil, fmt.Errorf("claim %s: %s", field.spec.property, describe(err))
+		}
+		m.fixedJSON = appendMember(m.fixedJSON, field.spec.claim, field.fixed)
 	}
-	if err := checkDailyRules(fixed); err != nil {
+	if err := checkDailyRules(&m.base); err != nil {
 		return nil, fmt.Errorf("claims: %s", describe(err))
 	}
 	return m, nil
@@ -295,33 +301,63 @@ func describe(err error) string {
 // template with every request value resolved and checked. expand, if not
 // nil, expands the adapter's placeholders in configured text.
 func (m *Minter) Claims(r *http.Request, expand func(string) string) (*Claims, error) {
-	c := &Claims{}
+	c, _, err := m.resolve(r, expand, false)
+	return c, err
+}
+
+// resolve returns the template's claims for r and, if members is true, the
+// JSON members of the payload without the time claims: the fixed ones
+// encoded at start-up followed by those taken from the request.
+func (m *Minter) resolve(r *http.Request, expand func(string) string, members bool) (*Claims, []byte, error) {
+	c := new(Claims)
+	*c = m.base
+	var payload []byte
+	if members {
+		payload = make([]byte, 0, len(m.fixedJSON)+128)
+		payload = append(payload, m.fixedJSON...)
+	}
+
 	for _, field := range m.fields {
-		raw := field.fixed
-		if field.dynamic != nil {
-			s, err := field.dynamic.Resolve(r, expand)
-			if err != nil {
-				return nil, errorf(ErrInvalidRequestValue, "claim %s: %s", field.spec.property, describe(err))
-			}
-			raw, err = stringToJSON(field.spec, s, field.spec.property)
-			if err != nil {
-				return nil, err
-			}
+		if field.dynamic == nil {
+			continue
+		}
+		s, err := field.dynamic.Resolve(r, expand)
+		if err != nil {
+			return nil, nil, errorf(ErrInvalidRequestValue, "claim %s: %s", field.spec.property, describe(err))
+		}
+		raw, err := stringToJSON(field.spec, s, field.spec.property)
+		if err != nil {
+			return nil, nil, err
 		}
 		if err := c.set(field.spec, raw, field.spec.property); err != nil {
-			return nil, errorf(ErrInvalidRequestValue, "%s", describe(err))
+			return nil, nil, errorf(ErrInvalidRequestValue, "%s", describe(err))
+		}
+		if members {
+			payload = appendMember(payload, field.spec.claim, raw)
 		}
 	}
 	if err := checkDailyRules(c); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c, nil
+	return c, payload, nil
+}
+
+// appendMember appends "name":value, to a JSON object under construction.
+func appendMember(dst []byte, name string, value json.RawMessage) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	dst = append(dst, '"', ':')
+	dst = append(dst, value...)
+	return append(dst, ',')
 }
 
 // Mint returns a token for request r: the template's claims, iat now, exp
 // now plus the lifetime and, if configured, nbf now.
+//
+// With local signing the payload is assembled from the members encoded at
+// start-up and the request's values, without encoding the claims again.
 func (m *Minter) Mint(r *http.Request, expand func(string) string) (string, *Claims, error) {
-	c, err := m.Claims(r, expand)
+	c, payload, err := m.resolve(r, expand, m.codec != nil)
 	if err != nil {
 		return "", nil, err
 	}
@@ -331,6 +367,17 @@ func (m *Minter) Mint(r *http.Request, expand func(string) string) (string, *Cla
 	c.Exp = now.Add(m.lifetime)
 	if m.setNotBefore {
 		c.Nbf = now
+	}
+
+	if m.codec != nil {
+		payload = appendMember(payload, "iat", strconv.AppendInt(nil, c.Iat.Unix(), 10))
+		if m.setNotBefore {
+			payload = appendMember(payload, "nbf", strconv.AppendInt(nil, c.Nbf.Unix(), 10))
+		}
+		payload = append(payload, `"exp":`...)
+		payload = strconv.AppendInt(payload, c.Exp.Unix(), 10)
+		payload = append(payload, '}')
+		return m.codec.Sign(append([]byte{'{'}, payload...)), c, nil
 	}
 	token, err := m.signer.SignClaims(r.Context(), c)
 	if err != nil {
