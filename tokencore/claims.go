@@ -111,6 +111,11 @@ func init() {
 // huge number to a time cannot overflow.
 const maxNumericDate = 253402300799
 
+// minNumericDate is the zero time.Time, 0001-01-01T00:00:00Z, in Unix
+// seconds. Claims treats the zero time as an absent claim, so a time claim
+// must be later: otherwise an exp of this value would read as no exp.
+const minNumericDate = -62135596800
+
 // DecodeClaims decodes a verified payload. The payload must be a JSON object.
 // A known claim of the wrong JSON type, null included, is an error naming the
 // claim; no value is ever coerced. Unknown claims are kept in Extra.
@@ -430,7 +435,7 @@ func decodeNumericDate(raw json.RawMessage, label string) (time.Time, error) {
 		return time.Time{}, errorf(ErrInvalidClaim, "claim %s must be a number of seconds", label)
 	}
 	seconds, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil || math.Abs(seconds) > maxNumericDate {
+	if err != nil || seconds <= minNumericDate || seconds > maxNumericDate {
 		return time.Time{}, errorf(ErrInvalidClaim, "claim %s is out of range", label)
 	}
 	whole, fraction := math.Modf(seconds)
@@ -464,5 +469,6 @@ func numericDate(t time.Time) any {
 	if t.Nanosecond() == 0 {
 		return t.Unix()
 	}
-	return float64(t.UnixNano()) / 1e9
+	// t.UnixNano would overflow after the year 2262.
+	return float64(t.Unix()) + float64(t.Nanosecond())/1e9
 }

@@ -21,7 +21,7 @@ const (
 	HeaderUserName = "User-Name"
 	HeaderIsOwner  = "Is-Owner"
 	HeaderExpires  = "Exp"
-	HeaderClaims   = "Claims" // the whole verified payload as compact JSON
+	HeaderClaims   = "Claims" // the whole verified payload as JSON on one line
 )
 
 // controlCharacters are the bytes that must never reach a header value as-is.

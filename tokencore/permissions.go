@@ -109,9 +109,16 @@ func decodePermissions(raw json.RawMessage, label string) (*Permissions, error) 
 			}
 			p.CanReceive = receive
 		case "ca":
+			// Daily does not document ca, so a value this package cannot
+			// read is kept in Extra instead of rejecting the token. CanAdmin
+			// then stays nil, and a canAdmin requirement is not met.
 			set, err := decodeNameSet(value, label+".ca", adminAreas)
 			if err != nil {
-				return nil, err
+				if p.Extra == nil {
+					p.Extra = map[string]json.RawMessage{}
+				}
+				p.Extra[name] = value
+				continue
 			}
 			p.CanAdmin = set
 		default:
@@ -169,7 +176,8 @@ func decodeLongPermissions(raw json.RawMessage, label string) (*Permissions, err
 }
 
 // decodeShortCanSend decodes cs: a boolean, or a comma-separated string of
-// v, a, sv and sa.
+// v, a, sv and sa. Media without a documented short name (customVideo,
+// customAudio) appear under their long name, as shortCanSend writes them.
 func decodeShortCanSend(raw json.RawMessage, label string) (*PermissionSet, error) {
 	if b, err := decodeBool(raw, label); err == nil {
 		return &PermissionSet{All: b}, nil
@@ -184,7 +192,11 @@ func decodeShortCanSend(raw json.RawMessage, label string) (*PermissionSet, erro
 		return set, nil
 	}
 	for _, short := range strings.Split(s, ",") {
-		long, ok := mediaShortToLong[strings.TrimSpace(short)]
+		short = strings.TrimSpace(short)
+		long, ok := mediaShortToLong[short]
+		if !ok && sendableMedia[short] && mediaLongToShort[short] == "" {
+			long, ok = short, true
+		}
 		if !ok {
 			return nil, errorf(ErrInvalidClaim, "claim %s names unknown media %q", label, truncate(short, 20))
 		}
