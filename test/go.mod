@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/dailytoken/dailytoken => ../
 
 require (
+	github.com/dailytoken/dailytoken v0.0.0-00010101000000-000000000000
 	github.com/mitchellh/mapstructure v1.5.1-0.20231216201459-8508981c8b6c
 	github.com/traefik/yaegi v0.16.1
 	golang.org/x/mod v0.36.0
