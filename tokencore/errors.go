@@ -90,7 +90,9 @@ func newKind(status int, code, reason, description string) *Error {
 }
 
 // errorf returns an instance of kind whose description is the formatted
-// sentence. Callers must never pass a token, a signature or a key.
+// sentence. Callers must never pass a token, a signature or a key. They pass
+// a value with a String method as its String(): under Yaegi, fmt formatting
+// an interpreted Stringer allocates about 200 KB per call.
 func errorf(kind *Error, format string, args ...any) *Error {
 	return &Error{
 		Status:      kind.Status,

@@ -117,10 +117,10 @@ func (e *Extractor) Extract(r *http.Request) (*Extraction, error) {
 		}
 		for _, token := range candidates {
 			if len(token) > e.maxTokenSize {
-				return nil, errorf(ErrTokenTooLarge, "token in %s is %d bytes, over the limit of %d", source, len(token), e.maxTokenSize)
+				return nil, errorf(ErrTokenTooLarge, "token in %s is %d bytes, over the limit of %d", source.String(), len(token), e.maxTokenSize)
 			}
 			if x.Token != "" && token != x.Token {
-				return nil, errorf(ErrAmbiguousToken, "the request carries different tokens (checked %s)", source)
+				return nil, errorf(ErrAmbiguousToken, "the request carries different tokens (checked %s)", source.String())
 			}
 			x.Token = token
 		}

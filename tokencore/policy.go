@@ -117,7 +117,7 @@ func (p *Policy) checkGrants(c *Claims) error {
 	}
 	for _, perm := range p.RequiredPermissions {
 		if !c.Permissions.Grants(perm) {
-			return errorf(ErrPermissionMissing, "token does not grant permission %s, and this route requires it", perm)
+			return errorf(ErrPermissionMissing, "token does not grant permission %s, and this route requires it", perm.String())
 		}
 	}
 	return nil

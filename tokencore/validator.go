@@ -179,12 +179,12 @@ func (v *Validator) Authorize(r *http.Request, expand func(string) string) (*Res
 		expectedRoom, err = v.room.Resolve(r, expand)
 		if err != nil {
 			if e, ok := AsError(err); ok && e.Kind() == ErrInvalidRequestValue {
-				return result, errorf(ErrRoomUnknown, "the route expects a room from %s: %s", v.room, e.Description)
+				return result, errorf(ErrRoomUnknown, "the route expects a room from %s: %s", v.room.String(), e.Description)
 			}
 			return result, err
 		}
 		if expectedRoom == "" {
-			return result, errorf(ErrRoomUnknown, "the route expects a room from %s, and it is empty", v.room)
+			return result, errorf(ErrRoomUnknown, "the route expects a room from %s, and it is empty", v.room.String())
 		}
 	}
 	if err := v.policy.Check(claims, v.now(), expectedRoom); err != nil {
