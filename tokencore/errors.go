@@ -62,10 +62,17 @@ func (e *Error) Kind() *Error {
 // AsError returns the *Error in err's chain. It walks the chain with type
 // assertions rather than errors.As because the Traefik plugin runs this code
 // under Yaegi, where reflection over interpreted types is unreliable.
+//
+// A *RESTError is matched by its concrete type: under Yaegi v0.16.1 an
+// interpreted type's Unwrap method is invisible to an assertion to an
+// interface, so the generic step below would stop at it.
 func AsError(err error) (*Error, bool) {
 	for err != nil {
 		if e, ok := err.(*Error); ok {
 			return e, true
+		}
+		if e, ok := err.(*RESTError); ok {
+			return e.Err, e.Err != nil
 		}
 		u, ok := err.(interface{ Unwrap() error })
 		if !ok {
