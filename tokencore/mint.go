@@ -232,7 +232,11 @@ func compileField(name string, value any, lenient bool) (templateField, error) {
 	}
 
 	// A string for an object is its JSON text, as a Caddyfile would give it.
+	// The text goes into every token as it is, so it must be valid JSON.
 	if s, ok := value.(string); ok {
+		if !json.Valid([]byte(s)) {
+			return templateField{}, fmt.Errorf("claim %s: value %q is not valid JSON", name, truncate(s, 40))
+		}
 		field.fixed = json.RawMessage(s)
 	} else {
 		raw, err := json.Marshal(value)
