@@ -3,6 +3,7 @@ package traefikplugin
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -18,9 +19,10 @@ const (
 // Config is the dynamic configuration of one dailytoken middleware: the
 // options under `plugin.dailytoken` in a Traefik middleware definition.
 //
-// Traefik ignores keys that match no field, so a misspelt option keeps its
-// default. Every default is therefore the secure one, and mode has none: a
-// middleware whose mode is missing or misspelt fails to start.
+// Traefik's decoder ignores keys that match no field. This plugin collects
+// them in UnknownOptions and fails to start when there are any, and every
+// default is the secure one in case an option is still lost on the way.
+// Mode has no default, so a middleware without one fails to start.
 //
 // Durations are strings in Go syntax ("30s", "5m", "1h30m"), because Traefik
 // decodes a plugin's options without a duration conversion. Lists may be
@@ -146,6 +148,12 @@ type Config struct {
 	// "response", which returns {"token": "..."} to the client and does not
 	// call the upstream. Default: header:Authorization.
 	Target string `json:"target,omitempty"`
+
+	// UnknownOptions receives every option that matches no field above, so
+	// that New rejects a misspelt option instead of running without it.
+	// It is not an option itself. Traefik's decoder, mapstructure, fills it
+	// because of the ",remain" tag.
+	UnknownOptions map[string]interface{} `json:"-" mapstructure:",remain"`
 }
 
 // The core's DefaultLeeway and DefaultLifetime as users write them.
@@ -358,6 +366,26 @@ func (c *Config) minterConfig(keys [][]byte) (tokencore.MinterConfig, error) {
 	}
 	return cfg, nil
 }
+
+// checkUnknownOptions rejects options that match no field, such as
+// domain_id for domainId. Traefik itself ignores them, so a misspelt
+// restriction would otherwise be lost without a word.
+func (c *Config) checkUnknownOptions() error {
+	if len(c.UnknownOptions) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(c.UnknownOptions))
+	for name := range c.UnknownOptions {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return fmt.Errorf("unknown option %s: check the spelling against the options %s", strings.Join(names, ", "), optionNames)
+}
+
+// optionNames lists the options for error messages.
+const optionNames = "mode, keys, keyFile, keyEnv, sources, leeway, maxLifetime, allowMissingExp, room, allowRoomless, " +
+	"domainId, requireOwner, requirePermissions, stripToken, headerPrefix, allowPreflight, maxTokenSize, realm, " +
+	"claims, lifetime, notBefore, target"
 
 // checkModeOptions rejects an option of the other mode set to something
 // other than its default, such as room on a minting middleware. The option

@@ -46,6 +46,11 @@ func newMiddleware(next http.Handler, config *Config, name string) (*Middleware,
 	}
 	m := &Middleware{next: next, name: name, realm: config.Realm}
 
+	// options
+	if err := config.checkUnknownOptions(); err != nil {
+		return nil, err
+	}
+
 	// mode
 	if config.Mode == "" {
 		return nil, fmt.Errorf("mode is not set: set it to %s or %s", ModeValidate, ModeMint)

@@ -91,6 +91,8 @@ func configErrorCases(t *testing.T) []struct {
 		{"unknown target", mint(map[string]any{"target": "body"}), []string{"target:", `"body"`}},
 		{"target without name", mint(map[string]any{"target": "header:"}), []string{"target:", "missing header name"}},
 		{"validate option on mint", mint(map[string]any{"room": "standup"}), []string{"option room is not used in mode mint"}},
+		{"misspelt option", validate(map[string]any{"domain_id": "25df"}), []string{"unknown option domain_id", "domainId"}},
+		{"several unknown options", validate(map[string]any{"rooms": "a", "Strip": true}), []string{"unknown option Strip, rooms"}},
 		{"mint options on validate", validate(map[string]any{"claims": map[string]any{"user_id": "u"}, "target": "response"}), []string{"options claims, target are not used in mode validate"}},
 	}
 }
@@ -179,6 +181,7 @@ func TestCreateConfigDefaults(t *testing.T) {
 		"Lifetime":           "1h",
 		"NotBefore":          false,
 		"Target":             "header:Authorization",
+		"UnknownOptions":     map[string]interface{}(nil),
 	}
 	value := config.Elem()
 	if value.NumField() != len(want) {
