@@ -71,7 +71,10 @@ type IntrospectorConfig struct {
 // and a rejected token for NegativeCacheTTL. Failures of the API itself
 // (ErrUnavailable, ErrRateLimited) are never cached. At most one call is in
 // flight per token; other requests for that token wait for it, each until
-// its own context ends. An Introspector is safe for concurrent use.
+// its own context ends. The call runs in a goroutine of its own that ends
+// with the call, within the client's timeout, so that the end of the request
+// that started it does not cancel it for the others. An Introspector starts
+// no other goroutines and is safe for concurrent use.
 //
 // NOTE: every distinct token that reaches the API costs a call, so a client
 // sending many made-up tokens of valid form can use up the domain's rate

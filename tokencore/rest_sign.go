@@ -35,10 +35,11 @@ type RESTSignerConfig struct {
 // Minting every request anew would spend the domain's rate limit, so a
 // token is reused for later requests with the same claims and lifetime until
 // a tenth of its lifetime or a minute, whichever is longer, remains. Claims
-// differ when any property differs; iat, exp and nbf are compared as the
-// lifetime (exp minus iat) and the offset of nbf from iat, since they change
-// with every request. At most one call is in flight per distinct claim set.
-// A RESTSigner is safe for concurrent use.
+// differ when any property differs. iat, exp and nbf change with every
+// request, so they are compared as the lifetime (exp minus iat) and the
+// offset of nbf from iat. At most one call is in flight per distinct claim
+// set, in a goroutine of its own as for the Introspector. A RESTSigner is
+// safe for concurrent use.
 type RESTSigner struct {
 	client *RESTClient
 

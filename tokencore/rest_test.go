@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -733,4 +734,34 @@ func TestNewIntrospectorRequiresClient(t *testing.T) {
 	if _, err := tokencore.NewRESTSigner(tokencore.RESTSignerConfig{}); err == nil {
 		t.Error("NewRESTSigner without a client: expected an error")
 	}
+}
+
+func TestIntrospectorLeavesNoGoroutines(t *testing.T) {
+	f := newRESTFixture(t, tokencore.RESTConfig{}, tokencore.IntrospectorConfig{})
+	token := f.token("standup", false, time.Hour)
+	baseline := runtime.NumGoroutine()
+
+	// Traefik builds a middleware per router and on every reload: build
+	// many, use each once, and drop them.
+	for i := 0; i < 50; i++ {
+		client, err := tokencore.NewRESTClient(tokencore.RESTConfig{APIKey: restTestKey, BaseURL: f.mock.URL})
+		if err != nil {
+			t.Fatalf("NewRESTClient: %v", err)
+		}
+		introspector, err := tokencore.NewIntrospector(tokencore.IntrospectorConfig{Client: client})
+		if err != nil {
+			t.Fatalf("NewIntrospector: %v", err)
+		}
+		if _, _, err := introspector.VerifyToken(t.Context(), token); err != nil {
+			t.Fatalf("VerifyToken %d: %v", i+1, err)
+		}
+	}
+
+	// Idle keep-alive connections have goroutines of their own in the
+	// transport and the server, so close them before counting.
+	f.mock.Down()
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	waitUntil(t, "the goroutine count is back to its baseline", func() bool {
+		return runtime.NumGoroutine() <= baseline
+	})
 }
