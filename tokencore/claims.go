@@ -438,8 +438,10 @@ func decodeNumericDate(raw json.RawMessage, label string) (time.Time, error) {
 	if err != nil || seconds <= minNumericDate || seconds > maxNumericDate {
 		return time.Time{}, errorf(ErrInvalidClaim, "claim %s is out of range", label)
 	}
+	// Round to the nearest nanosecond: truncating would turn 154.221569,
+	// stored as 154.22156899999..., into ...568999 ns.
 	whole, fraction := math.Modf(seconds)
-	return time.Unix(int64(whole), int64(fraction*1e9)).UTC(), nil
+	return time.Unix(int64(whole), int64(math.Round(fraction*1e9))).UTC(), nil
 }
 
 func isObject(raw json.RawMessage) bool {

@@ -423,6 +423,27 @@ func TestClaimsPayloadKnownClaimWinsOverExtra(t *testing.T) {
 	}
 }
 
+func TestDecodeClaimsFractionRoundedToNanosecond(t *testing.T) {
+	cases := map[string]time.Time{
+		`154.221569`:       time.Unix(154, 221569000),
+		`1548721569.5`:     time.Unix(1548721569, 500000000),
+		`-1.000000001`:     time.Unix(-1, -1),
+		`0.0000000004`:     time.Unix(0, 0),
+		`0.9999999999`:     time.Unix(1, 0),
+		`1700000000.75000`: time.Unix(1700000000, 750000000),
+	}
+	for value, want := range cases {
+		c, err := DecodeClaims([]byte(`{"nbf":` + value + `}`))
+		if err != nil {
+			t.Errorf("nbf %s: unexpected error: %v", value, err)
+			continue
+		}
+		if !c.Nbf.Equal(want) {
+			t.Errorf("nbf %s: expected %s, got %s", value, want.UTC().Format(time.RFC3339Nano), c.Nbf.Format(time.RFC3339Nano))
+		}
+	}
+}
+
 func TestClaimsPayloadFractionalTimes(t *testing.T) {
 	cases := []time.Time{
 		time.Unix(1548721569, 500000000).UTC(),

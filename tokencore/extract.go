@@ -273,13 +273,14 @@ func removeQueryParam(rawQuery, name string) string {
 }
 
 // removeCookie drops the cookie named name from one Cookie header line and
-// keeps the others as they were written.
+// keeps the others as they were written. Like net/http, it ignores spaces
+// around a cookie name, so "tok =x" is the cookie tok.
 func removeCookie(line, name string) string {
 	parts := strings.Split(line, ";")
 	kept := parts[:0]
 	for _, part := range parts {
 		cookieName, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-		if cookieName == name {
+		if textproto.TrimString(cookieName) == name {
 			continue
 		}
 		kept = append(kept, strings.TrimSpace(part))

@@ -387,6 +387,25 @@ func assertNoTokenLeft(t *testing.T, r *http.Request, token string) {
 	}
 }
 
+func TestStripCookieWithSpaceBeforeEquals(t *testing.T) {
+	e := mustExtractor(t, "cookie:tok")
+	r := newRequest("/", "Cookie: a=1; tok ="+sampleToken)
+
+	x, err := e.Extract(r)
+	if err != nil {
+		t.Fatalf("Extract: unexpected error: %v", err)
+	}
+	if x.Token != sampleToken {
+		t.Fatalf("Extract: expected the token from \"tok =\", got %q", x.Token)
+	}
+	e.Strip(r, x)
+
+	assertNoTokenLeft(t, r, sampleToken)
+	if got := r.Header.Get("Cookie"); got != "a=1" {
+		t.Errorf("Cookie: expected a=1, got %q", got)
+	}
+}
+
 func TestStripOnlyTheSourcesUsed(t *testing.T) {
 	e := mustExtractor(t, "bearer", "query:t")
 	r := newRequest("/?t="+sampleToken+"&x=1", "Cookie: t="+sampleToken)
@@ -464,6 +483,9 @@ func TestRemoveCookie(t *testing.T) {
 		{"tok=1; tok=2", "tok", ""},
 		{"tokx=1; xtok=2", "tok", "tokx=1; xtok=2"},
 		{`a="x y"; tok=2`, "tok", `a="x y"`},
+		// net/http reads these as the cookie tok, so they must go too.
+		{"a=1; tok =2", "tok", "a=1"},
+		{"tok\t= 2; b=3", "tok", "b=3"},
 	}
 	for _, tc := range cases {
 		if got := removeCookie(tc.line, tc.name); got != tc.want {
