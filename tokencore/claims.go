@@ -411,13 +411,22 @@ func decodeString(raw json.RawMessage, label string) (string, error) {
 }
 
 func decodeBool(raw json.RawMessage, label string) (bool, error) {
-	switch string(raw) {
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
+	if b, ok := jsonBool(raw); ok {
+		return b, nil
 	}
 	return false, errorf(ErrInvalidClaim, "claim %s must be a boolean", label)
+}
+
+// jsonBool reports whether raw is a JSON boolean, and its value. Callers that
+// accept other types too use it instead of decodeBool, which formats an error.
+func jsonBool(raw json.RawMessage) (value, ok bool) {
+	switch string(raw) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
 }
 
 func decodeInteger(raw json.RawMessage, label string) (int64, error) {

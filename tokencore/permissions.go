@@ -179,7 +179,7 @@ func decodeLongPermissions(raw json.RawMessage, label string) (*Permissions, err
 // v, a, sv and sa. Media without a documented short name (customVideo,
 // customAudio) appear under their long name, as shortCanSend writes them.
 func decodeShortCanSend(raw json.RawMessage, label string) (*PermissionSet, error) {
-	if b, err := decodeBool(raw, label); err == nil {
+	if b, ok := jsonBool(raw); ok {
 		return &PermissionSet{All: b}, nil
 	}
 	s, err := decodeString(raw, label)
@@ -208,7 +208,7 @@ func decodeShortCanSend(raw json.RawMessage, label string) (*PermissionSet, erro
 // decodeNameSet decodes a boolean, a list of names, or (leniently, for the
 // undocumented short form) a comma-separated string of names.
 func decodeNameSet(raw json.RawMessage, label string, known map[string]bool) (*PermissionSet, error) {
-	if b, err := decodeBool(raw, label); err == nil {
+	if b, ok := jsonBool(raw); ok {
 		return &PermissionSet{All: b}, nil
 	}
 
@@ -249,7 +249,7 @@ func decodeCanReceive(raw json.RawMessage, label, baseKey string) (map[string]js
 	if !ok {
 		return nil, errorf(ErrInvalidClaim, "claim %s has no %s", label, baseKey)
 	}
-	if _, err := decodeBool(base, label); err != nil && !isObject(base) {
+	if _, ok := jsonBool(base); !ok && !isObject(base) {
 		return nil, errorf(ErrInvalidClaim, "claim %s.%s must be a boolean or an object", label, baseKey)
 	}
 	delete(fields, baseKey)
