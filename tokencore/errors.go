@@ -1,6 +1,7 @@
 package tokencore
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -43,6 +44,10 @@ func (e *Error) Error() string {
 
 // Is reports whether target is e's kind, so that errors.Is(err, ErrExpired)
 // holds for every expired-token error.
+//
+// NOTE: under Yaegi v0.16.1 the compiled errors.Is does not call this method
+// of the interpreted type and returns false for an instance, so code that
+// runs there compares AsError(err) and its Kind() with the kind instead.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	if !ok {
@@ -76,7 +81,11 @@ func AsError(err error) (*Error, bool) {
 		}
 		u, ok := err.(interface{ Unwrap() error })
 		if !ok {
-			return nil, false
+			// Under Yaegi v0.16.1 the assertion fails for compiled wrappers
+			// too, such as fmt.Errorf's with %w, which the compiled
+			// errors.Unwrap still unwraps.
+			err = errors.Unwrap(err)
+			continue
 		}
 		err = u.Unwrap()
 	}

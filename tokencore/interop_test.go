@@ -417,7 +417,9 @@ func (g *claimGenerator) generate(t testing.TB, claims jwt.MapClaims, stricter s
 		c.token = strings.Join(segments, ".")
 		c.description += ", payload character changed"
 	case 2:
-		c.token = withSignature(c.token, func(s string) string { return s[:len(s)-1] + string(base64URLAlphabet[strings.IndexByte(base64URLAlphabet, s[len(s)-1])|1]) })
+		c.token = withSignature(c.token, func(s string) string {
+			return s[:len(s)-1] + string(base64URLAlphabet[strings.IndexByte(base64URLAlphabet, s[len(s)-1])|1])
+		})
 		c.description += ", unused signature bits set"
 		if lenientSameBytes(c.token) {
 			c.stricter = stricterTrailingBits
