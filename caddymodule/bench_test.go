@@ -14,8 +14,8 @@ import (
 
 // The benchmarks call ServeHTTP directly, as Caddy's server does after
 // routing, with a new request and replacer per iteration. The bare
-// benchmark measures that setup and the next handler alone, so the cost of
-// daily_token is the difference.
+// sub-benchmark measures that setup and the next handler alone, so the cost
+// of daily_token is the difference.
 
 var nextNoContent = caddyhttp.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
@@ -44,54 +44,56 @@ func benchRequest(target, authorization string) *http.Request {
 	return req.WithContext(context.WithValue(req.Context(), caddy.ReplacerCtxKey, repl))
 }
 
-func BenchmarkHandlerBare(b *testing.B) {
-	authorization := "Bearer " + roomToken("hello")
-	b.ReportAllocs()
-	for b.Loop() {
-		req := benchRequest("/rooms/hello/", authorization)
-		if err := nextNoContent.ServeHTTP(httptest.NewRecorder(), req); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkHandlerValidate(b *testing.B) {
-	handler := &Handler{Keys: []string{testKey}, ValidatorOptions: ValidatorOptions{Room: "{path.1}"}}
-	provisionQuiet(b, handler)
-	authorization := "Bearer " + roomToken("hello")
-	b.ReportAllocs()
-	for b.Loop() {
-		req := benchRequest("/rooms/hello/", authorization)
-		if err := handler.ServeHTTP(httptest.NewRecorder(), req, nextNoContent); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkHandlerValidateRejected(b *testing.B) {
-	handler := &Handler{Keys: []string{testKey}, ValidatorOptions: ValidatorOptions{Room: "{path.1}"}}
-	provisionQuiet(b, handler)
-	authorization := "Bearer " + roomToken("other")
-	b.ReportAllocs()
-	for b.Loop() {
-		req := benchRequest("/rooms/hello/", authorization)
-		if err := handler.ServeHTTP(httptest.NewRecorder(), req, nextNoContent); err == nil {
-			b.Fatal("the token for another room was accepted")
-		}
-	}
-}
-
-func BenchmarkHandlerMint(b *testing.B) {
-	handler := &Handler{Mode: ModeMint, Keys: []string{testKey}, MinterOptions: MinterOptions{
+// BenchmarkHandler provisions every handler before the first
+// sub-benchmark, so that provisioning logs do not split the result lines.
+func BenchmarkHandler(b *testing.B) {
+	validator := &Handler{Keys: []string{testKey}, ValidatorOptions: ValidatorOptions{Room: "{path.1}"}}
+	provisionQuiet(b, validator)
+	minter := &Handler{Mode: ModeMint, Keys: []string{testKey}, MinterOptions: MinterOptions{
 		Claims: map[string]any{"room_name": "{path.1}", "user_id": "{http.request.header.X-User-Id}", "is_owner": false},
 	}}
-	provisionQuiet(b, handler)
-	b.ReportAllocs()
-	for b.Loop() {
-		req := benchRequest("/rooms/hello/", "")
-		req.Header.Set("X-User-Id", "user-1")
-		if err := handler.ServeHTTP(httptest.NewRecorder(), req, nextNoContent); err != nil {
-			b.Fatal(err)
+	provisionQuiet(b, minter)
+	valid := "Bearer " + roomToken("hello")
+	otherRoom := "Bearer " + roomToken("other")
+
+	b.Run("bare", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			req := benchRequest("/rooms/hello/", valid)
+			if err := nextNoContent.ServeHTTP(httptest.NewRecorder(), req); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+
+	b.Run("validate", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			req := benchRequest("/rooms/hello/", valid)
+			if err := validator.ServeHTTP(httptest.NewRecorder(), req, nextNoContent); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
+	b.Run("validate-rejected", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			req := benchRequest("/rooms/hello/", otherRoom)
+			if err := validator.ServeHTTP(httptest.NewRecorder(), req, nextNoContent); err == nil {
+				b.Fatal("the token for another room was accepted")
+			}
+		}
+	})
+
+	b.Run("mint", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			req := benchRequest("/rooms/hello/", "")
+			req.Header.Set("X-User-Id", "user-1")
+			if err := minter.ServeHTTP(httptest.NewRecorder(), req, nextNoContent); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

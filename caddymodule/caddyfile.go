@@ -28,6 +28,7 @@ func init() {
 //
 //	daily_token [<matcher>] [validate|mint] {
 //	    keys <key>...
+//	    header_prefix <prefix>
 //
 //	    # validate (the default)
 //	    sources <bearer|header:Name|query:name|cookie:name>...
@@ -40,7 +41,6 @@ func init() {
 //	    require_owner
 //	    require_permissions <permission>...
 //	    strip_token
-//	    header_prefix <prefix>
 //	    allow_preflight
 //	    max_token_size <size>
 //	    realm <realm>
@@ -86,12 +86,20 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	// subdirectives
 	for d.NextBlock(0) {
 		name := d.Val()
-		if name == "keys" {
+		switch name {
+		case "keys":
 			keys := d.RemainingArgs()
 			if len(keys) == 0 {
 				return d.ArgErr()
 			}
 			h.Keys = append(h.Keys, keys...)
+			continue
+		case "header_prefix":
+			prefix, err := parseValue(d)
+			if err != nil {
+				return err
+			}
+			h.HeaderPrefix = prefix
 			continue
 		}
 
@@ -147,8 +155,6 @@ func parseValidatorOption(d *caddyfile.Dispenser, opts *ValidatorOptions) (known
 		opts.RequirePermissions, err = parseList(d, opts.RequirePermissions)
 	case "strip_token":
 		opts.StripToken, err = true, parseFlag(d)
-	case "header_prefix":
-		opts.HeaderPrefix, err = parseValue(d)
 	case "allow_preflight":
 		opts.AllowPreflight, err = true, parseFlag(d)
 	case "max_token_size":

@@ -112,6 +112,10 @@ func TestCaddyfileSubdirectivesToJSON(t *testing.T) {
 			keys k
 			target query:t
 		}`, `{"mode": "mint", "keys": ["k"], "target": "query:t"}`},
+		{"mint with a header prefix", `daily_token mint {
+			keys k
+			header_prefix X-Meeting-
+		}`, `{"mode": "mint", "keys": ["k"], "header_prefix": "X-Meeting-"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

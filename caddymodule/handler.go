@@ -56,10 +56,11 @@ type Handler struct {
 	ValidatorOptions
 	MinterOptions
 
-	validation *validation
-	minter     *tokencore.Minter
-	counters   *counters
-	logger     *zap.Logger
+	validation   *validation
+	minter       *tokencore.Minter
+	claimHeaders *tokencore.ClaimHeaders
+	counters     *counters
+	logger       *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -105,6 +106,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	// build the validator or the minter
 	if h.Mode == ModeMint {
+		h.claimHeaders, err = tokencore.NewClaimHeaders(h.HeaderPrefix)
+		if err != nil {
+			return err
+		}
 		h.minter, err = h.MinterOptions.newMinter(keys)
 		if err != nil {
 			return err

@@ -85,8 +85,12 @@ func (o *MinterOptions) newMinter(keys [][]byte) (*tokencore.Minter, error) {
 }
 
 // serveMint mints a token for r and either responds to the client with it
-// or puts it into the request and calls next.
+// or puts it into the request and calls next. Client headers under the claim
+// header prefix are removed first, as on a validating route, so neither the
+// template nor the upstream can take a claim header from the client.
 func (h *Handler) serveMint(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	h.claimHeaders.RemoveClientHeaders(r.Header)
+
 	repl := replacerOf(r)
 	token, claims, err := h.minter.Mint(r, expander(repl))
 	if err != nil {

@@ -254,3 +254,48 @@ func TestMintedTokenPassesValidateRoute(t *testing.T) {
 		t.Errorf("validate another room: status = %d, expected 403", resp.status)
 	}
 }
+
+func TestMintRemovesClientClaimHeaders(t *testing.T) {
+	up := newUpstream(t)
+	loadCaddyfile(t, fmt.Sprintf(`http://:%d {
+	handle /inject/* {
+		daily_token mint {
+			keys %[2]s
+			claim room_name {path.1}
+		}
+		reverse_proxy %[3]s
+	}
+	handle /forged/* {
+		daily_token mint {
+			keys %[2]s
+			header_prefix X-Meeting-
+			claim room_name {header.X-Meeting-Room}
+		}
+		reverse_proxy %[3]s
+	}
+}
+`, sitePort, testKey, up.addr()))
+
+	resp := get(t, "/inject/hello/", "X-Daily-Room: forged", "X_Daily_Is_Owner: true", "X-Other: kept")
+	if resp.status != http.StatusOK {
+		t.Fatalf("status = %d, expected 200", resp.status)
+	}
+	got := up.last(t).Header
+	for name := range got {
+		if strings.HasPrefix(strings.ReplaceAll(strings.ToLower(name), "_", "-"), "x-daily-") {
+			t.Errorf("upstream header %s came from the client", name)
+		}
+	}
+	if value := got.Get("X-Other"); value != "kept" {
+		t.Errorf("upstream X-Other = %q, expected kept", value)
+	}
+
+	// a template cannot read a header under the prefix
+	before := up.count()
+	if resp := get(t, "/forged/hello/", "X-Meeting-Room: hello"); resp.status != http.StatusBadRequest {
+		t.Errorf("template from a claim header: status = %d, expected 400", resp.status)
+	}
+	if up.count() != before {
+		t.Errorf("the upstream received a token minted from a client's claim header")
+	}
+}

@@ -74,7 +74,8 @@ type ValidatorOptions struct {
 	// X-Daily-User-Id, X-Daily-User-Name, X-Daily-Is-Owner,
 	// X-Daily-Domain-Id, X-Daily-Exp and X-Daily-Claims, the verified
 	// payload as JSON). Every header the client sent under this prefix is
-	// removed first, with '_' taken as '-'. Default: X-Daily-
+	// removed first, with '_' taken as '-', in mint mode too, so a claims
+	// template cannot take a value from such a header. Default: X-Daily-
 	HeaderPrefix string `json:"header_prefix,omitempty"`
 
 	// Let CORS preflight requests (OPTIONS with Origin and
@@ -92,7 +93,8 @@ type ValidatorOptions struct {
 }
 
 // setOptions returns the JSON names of the options that are set, for the
-// error about options that do not fit the handler's mode.
+// error about options that do not fit the handler's mode. header_prefix
+// fits both modes and is not listed.
 func (o *ValidatorOptions) setOptions() []string {
 	var names []string
 	add := func(set bool, name string) {
@@ -110,10 +112,28 @@ func (o *ValidatorOptions) setOptions() []string {
 	add(o.RequireOwner, "require_owner")
 	add(len(o.RequirePermissions) > 0, "require_permissions")
 	add(o.StripToken, "strip_token")
-	add(o.HeaderPrefix != "", "header_prefix")
 	add(o.AllowPreflight, "allow_preflight")
 	add(o.MaxTokenSize != 0, "max_token_size")
 	add(o.Realm != "", "realm")
+	return names
+}
+
+// relaxations returns the options that accept tokens the default policy
+// rejects, so that provisioning can log them.
+func (o *ValidatorOptions) relaxations() []string {
+	var names []string
+	if o.AllowMissingExp {
+		names = append(names, "allow_missing_exp")
+	}
+	if o.AllowRoomless {
+		names = append(names, "allow_roomless")
+	}
+	if o.AllowPreflight {
+		names = append(names, "allow_preflight")
+	}
+	if o.Leeway != nil && time.Duration(*o.Leeway) > tokencore.DefaultLeeway {
+		names = append(names, "leeway "+time.Duration(*o.Leeway).String())
+	}
 	return names
 }
 
@@ -174,7 +194,8 @@ type validation struct {
 	counters  *counters
 }
 
-// newValidation builds the validator from the options.
+// newValidation builds the validator from the options, and logs a warning
+// when the options relax the default policy.
 func newValidation(opts *ValidatorOptions, keys [][]byte, logger *zap.Logger, c *counters) (*validation, error) {
 	cfg, err := opts.validatorConfig(keys)
 	if err != nil {
@@ -183,6 +204,9 @@ func newValidation(opts *ValidatorOptions, keys [][]byte, logger *zap.Logger, c 
 	validator, err := tokencore.NewValidator(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if relaxed := opts.relaxations(); len(relaxed) > 0 {
+		logger.Warn("token checks relaxed by configuration", zap.Strings("options", relaxed))
 	}
 	return &validation{validator: validator, realm: opts.Realm, logger: logger, counters: c}, nil
 }
