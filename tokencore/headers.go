@@ -103,9 +103,10 @@ func (h *ClaimHeaders) Set(header http.Header, c *Claims, payload []byte) error 
 		payload = encoded
 	}
 
-	// Valid JSON has control characters only as whitespace between tokens,
-	// which compaction removes; a payload without them is used as it is.
-	if bytes.ContainsAny(payload, controlCharacters) {
+	// JSON whitespace includes tab, line feed and carriage return, which
+	// compaction removes; a payload without them is used as it is. Any other
+	// control character is replaced by setValue.
+	if bytes.IndexByte(payload, '\n') >= 0 || bytes.IndexByte(payload, '\r') >= 0 || bytes.IndexByte(payload, '\t') >= 0 {
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, payload); err != nil {
 			return fmt.Errorf("compacting claims header: %v", err)
@@ -125,16 +126,21 @@ func (h *ClaimHeaders) Names() []string {
 	}
 }
 
-func sanitizeHeaderValue(s string) string {
-	if !strings.ContainsAny(s, controlCharacters) {
-		return s
+// controlReplacer replaces each of the controlCharacters with U+FFFD. It is
+// built once because strings.ContainsAny builds its byte set on every call,
+// and its Replace returns a string without control characters unchanged.
+var controlReplacer = newControlReplacer()
+
+func newControlReplacer() *strings.Replacer {
+	pairs := make([]string, 0, 2*len(controlCharacters))
+	for i := 0; i < len(controlCharacters); i++ {
+		pairs = append(pairs, controlCharacters[i:i+1], "\uFFFD")
 	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '\uFFFD'
-		}
-		return r
-	}, s)
+	return strings.NewReplacer(pairs...)
+}
+
+func sanitizeHeaderValue(s string) string {
+	return controlReplacer.Replace(s)
 }
 
 func normalizeHeaderName(name string) string {
