@@ -18,7 +18,6 @@ import (
 // one per router on every configuration reload.
 type Middleware struct {
 	next      http.Handler
-	name      string
 	realm     string
 	validator *tokencore.Validator
 	minter    *tokencore.Minter
@@ -44,7 +43,7 @@ func newMiddleware(next http.Handler, config *Config, name string) (*Middleware,
 	if next == nil {
 		return nil, fmt.Errorf("no next handler")
 	}
-	m := &Middleware{next: next, name: name, realm: config.Realm}
+	m := &Middleware{next: next, realm: config.Realm}
 
 	// options
 	if err := config.checkUnknownOptions(); err != nil {
