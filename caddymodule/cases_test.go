@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -356,4 +359,65 @@ func TestCaseDomainIDMismatch(t *testing.T) {
 	if resp := get(t, "/rooms/hello/", bearer(matching)); resp.status != http.StatusOK {
 		t.Errorf("matching domain id: status = %d, expected 200", resp.status)
 	}
+}
+
+func TestCaseReloadsLeaveNoGoroutines(t *testing.T) {
+	// respond rather than reverse_proxy: Caddy's proxy transports keep idle
+	// connections to the upstream open after a reload, which would hide
+	// what this module does
+	config := func(generation int) string {
+		var routes strings.Builder
+		for i := 0; i < 50; i++ {
+			fmt.Fprintf(&routes, `	handle /r%d/* {
+		daily_token {
+			keys %s
+			room {path.1}
+		}
+		respond "route %d"
+	}
+`, i, testKey, i)
+		}
+		return fmt.Sprintf("http://:%d {\n%s\trespond \"generation %d\"\n}\n", sitePort, routes.String(), generation)
+	}
+
+	loadCaddyfile(t, config(0))
+	get(t, "/r1/hello/", bearer(roomToken("hello")))
+	client.CloseIdleConnections()
+	baseline := settledGoroutines(0)
+
+	for generation := 1; generation <= 20; generation++ {
+		loadCaddyfile(t, config(generation))
+		if resp := get(t, "/r7/hello/", bearer(roomToken("hello"))); resp.status != http.StatusOK {
+			t.Fatalf("generation %d: status = %d, expected 200", generation, resp.status)
+		}
+	}
+	if resp := get(t, "/", bearer(roomToken("hello"))); resp.body != "generation 20" {
+		t.Fatalf("body = %q, expected the last config to serve", resp.body)
+	}
+	client.CloseIdleConnections()
+
+	if count := settledGoroutines(baseline); count > baseline {
+		t.Errorf("goroutines after 20 reloads of 50 routes = %d, expected at most the baseline %d", count, baseline)
+		pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+	}
+}
+
+// settledGoroutines waits up to five seconds for the goroutine count to
+// reach target, because servers of replaced configs stop in the background,
+// and returns the last count. A target of 0 waits for the count to stop
+// changing instead.
+func settledGoroutines(target int) int {
+	count := runtime.NumGoroutine()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		next := runtime.NumGoroutine()
+		if target > 0 && next <= target {
+			return next
+		}
+		if target == 0 && next == count {
+			return next
+		}
+		count = next
+	}
+	return count
 }

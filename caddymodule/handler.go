@@ -27,7 +27,7 @@ const (
 // In validate mode it takes the token from the request, verifies its HS256
 // signature with the keys and applies the route's policy. A request without
 // a valid token is rejected with 401 and a WWW-Authenticate: Bearer
-// challenge carrying an RFC 6750 error code; a valid token that the route
+// challenge carrying an RFC 6750 error code. A valid token that the route
 // does not allow (another room, not an owner, a missing permission) gets
 // 403. Both are returned as errors, so handle_errors can render them. An
 // accepted request goes on with the verified claims in X-Daily-* headers,

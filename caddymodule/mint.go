@@ -33,8 +33,8 @@ type MinterOptions struct {
 	// Add an nbf claim set to the time of minting. Default: false
 	NotBefore bool `json:"not_before,omitempty"`
 
-	// Where the token goes: "header:Name" (into the upstream request's
-	// header Name; the Authorization header gets "Bearer <token>"),
+	// The destination of the token: "header:Name" (into the upstream
+	// request's header Name, and "Bearer <token>" in Authorization),
 	// "query:name" (into the upstream request's query parameter), or
 	// "response", which responds to the client with {"token": "..."}, the body
 	// of Daily's POST /meeting-tokens, with Cache-Control: no-store, instead

@@ -29,7 +29,7 @@ func init() {
 // another provider's. Use the handler when the 403 matters.
 //
 // When another provider accepts the request first, this one does not run
-// and cannot remove X-Daily-* headers the client sent; pair it with
+// and cannot remove X-Daily-* headers the client sent. Pair it with
 // request_header -X-Daily-* before the authentication handler.
 //
 // The user of an accepted request has the token's user id as ID (else its
@@ -37,7 +37,8 @@ func init() {
 // user_name, is_owner, domain_id, exp and fingerprint, which become
 // {http.auth.user.*} placeholders. A rejected token gives a candidate
 // user, {http.auth.candidate.*}, with the fingerprint as ID (when there is
-// a token) and the metadata reason, the core's rejection reason.
+// a token) and the metadata reason, the core's rejection reason. With
+// allow_preflight, a CORS preflight is let in as a user without an ID.
 type Provider struct {
 	// Daily API keys, as in the handler: a token signed with any of them
 	// verifies, and {env.NAME} and {file.PATH} placeholders are resolved once

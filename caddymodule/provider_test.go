@@ -1,10 +1,16 @@
 package caddymodule
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/caddyauth"
+	"github.com/dailytoken/dailytoken/tokencore"
 )
 
 // aliceHash is the bcrypt hash (cost 10) of the password "demo".
@@ -115,5 +121,47 @@ func TestProviderAlone(t *testing.T) {
 	}
 	if resp := get(t, "/hello?t="+roomToken("hello")); resp.status != http.StatusOK {
 		t.Errorf("token in ?t=: status = %d, expected 200", resp.status)
+	}
+}
+
+func TestProviderAuthenticateResults(t *testing.T) {
+	provider := &Provider{Keys: []string{testKey}, ValidatorOptions: ValidatorOptions{Room: "hello", AllowPreflight: true}}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	if err := provider.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	authenticate := func(req *http.Request) (caddyauth.User, bool, error) {
+		req = req.WithContext(context.WithValue(req.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer()))
+		return provider.Authenticate(httptest.NewRecorder(), req)
+	}
+
+	token := roomToken("hello")
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	user, ok, err := authenticate(req)
+	if err != nil || !ok || user.ID != "user-1" || user.Metadata["room"] != "hello" || user.Metadata["fingerprint"] != tokencore.Fingerprint(token) {
+		t.Errorf("valid token: user %+v, ok %v, err %v; expected user-1 in room hello", user, ok, err)
+	}
+
+	other := roomToken("other")
+	req = httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+other)
+	user, ok, err = authenticate(req)
+	if err != nil || ok || user.ID != tokencore.Fingerprint(other) || user.Metadata["reason"] != "room_mismatch" {
+		t.Errorf("token for another room: user %+v, ok %v, err %v; expected a candidate with reason room_mismatch and no error", user, ok, err)
+	}
+
+	user, ok, err = authenticate(httptest.NewRequest(http.MethodGet, "/", nil))
+	if err != nil || ok || user.ID != "" || user.Metadata["reason"] != "missing_token" {
+		t.Errorf("no token: user %+v, ok %v, err %v; expected a candidate without ID and reason missing_token", user, ok, err)
+	}
+
+	req = httptest.NewRequest(http.MethodOptions, "/", nil)
+	req.Header.Set("Origin", "http://app.localhost")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	user, ok, err = authenticate(req)
+	if err != nil || !ok || user.ID != "" {
+		t.Errorf("preflight: user %+v, ok %v, err %v; expected a user without ID let in", user, ok, err)
 	}
 }
