@@ -49,9 +49,10 @@ func interpreted(t *testing.T) func(name string, args ...any) map[string]any {
 		for n, arg := range args {
 			in[n] = reflect.ValueOf(arg)
 		}
-		result, ok := fn.Call(in)[0].Interface().(map[string]any)
+		returned := fn.Call(in)[0].Interface()
+		result, ok := returned.(map[string]any)
 		if !ok {
-			t.Fatalf("interpreted %s: expected map[string]any, got %T", name, fn.Call(in)[0].Interface())
+			t.Fatalf("interpreted %s: expected map[string]any, got %T", name, returned)
 		}
 		return result
 	}
