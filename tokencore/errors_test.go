@@ -156,7 +156,8 @@ func TestChallenge(t *testing.T) {
 			`Bearer error="invalid_request", error_description="the request carries different tokens"`},
 		{"quotes and backslash in realm", `a"b\c`, nil, `Bearer realm="a'b'c"`},
 		{"control and non-ASCII characters", "", errorf(ErrInvalidClaim, "claim u is \"Zoë\"\r\nX: y"),
-			`Bearer error="invalid_token", error_description="claim u is 'Zo''''X: y"`},
+			// ë is two bytes in UTF-8, and each byte becomes an apostrophe.
+			`Bearer error="invalid_token", error_description="claim u is 'Zo'''''X: y"`},
 		{"wrapped error", "", fmt.Errorf("wrapped: %w", errorf(ErrExpired, "token expired")),
 			`Bearer error="invalid_token", error_description="token expired"`},
 		{"plain error", "r", errors.New(`internal "detail"`), `Bearer realm="r"`},

@@ -31,8 +31,8 @@ const controlCharacters = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\
 // ClaimHeaders writes verified claims into request headers for the upstream.
 type ClaimHeaders struct {
 	prefix     string
-	normalized string            // the prefix in lower case, with '_' as '-'
-	names      map[string]string // header name after the prefix to its canonical full name
+	normalized string   // the prefix in lower case, with '_' as '-'
+	canonical  []string // the full names of claimHeaderOrder, canonicalized
 }
 
 // NewClaimHeaders returns ClaimHeaders for prefix, or DefaultHeaderPrefix if
@@ -47,9 +47,9 @@ func NewClaimHeaders(prefix string) (*ClaimHeaders, error) {
 		}
 	}
 
-	h := &ClaimHeaders{prefix: prefix, normalized: normalizeHeaderName(prefix), names: map[string]string{}}
-	for _, name := range []string{HeaderRoom, HeaderDomainID, HeaderUserID, HeaderUserName, HeaderIsOwner, HeaderExpires, HeaderClaims} {
-		h.names[name] = textproto.CanonicalMIMEHeaderKey(prefix + name)
+	h := &ClaimHeaders{prefix: prefix, normalized: normalizeHeaderName(prefix)}
+	for _, name := range claimHeaderOrder {
+		h.canonical = append(h.canonical, textproto.CanonicalMIMEHeaderKey(prefix+name))
 	}
 	return h, nil
 }
@@ -63,8 +63,10 @@ func (h *ClaimHeaders) Prefix() string {
 // compared case-insensitively and with '_' taken as '-': CGI-style upstreams
 // read X_Daily_Room as X-Daily-Room, so a client must not send either.
 func (h *ClaimHeaders) RemoveClientHeaders(header http.Header) {
+	first := h.normalized[0]
 	for name := range header {
-		if len(name) < len(h.normalized) {
+		// Most names differ in the first byte; compare it without a call.
+		if len(name) < len(h.normalized) || (name[0]|0x20 != first && name[0] != first) {
 			continue
 		}
 		start := name[:len(h.normalized)]
@@ -80,41 +82,65 @@ func (h *ClaimHeaders) RemoveClientHeaders(header http.Header) {
 // U+FFFD, so a claim can never end a header or start another; the exact
 // value is in the Claims header, where JSON escapes it.
 func (h *ClaimHeaders) Set(header http.Header, c *Claims, payload []byte) error {
-	setValue := func(name, value string) {
-		if value == "" {
-			return
-		}
-		header[h.names[name]] = []string{sanitizeHeaderValue(value)}
+	values, err := claimHeaderValues(c, payload)
+	if err != nil {
+		return err
 	}
-	setValue(HeaderRoom, c.RoomName)
-	setValue(HeaderDomainID, c.DomainID)
-	setValue(HeaderUserID, c.UserID)
-	setValue(HeaderUserName, c.UserName)
-	setValue(HeaderIsOwner, strconv.FormatBool(c.IsOwner != nil && *c.IsOwner))
+	h.setValues(header, values)
+	return nil
+}
+
+// claimHeaderOrder lists the claim headers in the order of the values that
+// claimHeaderValues returns.
+var claimHeaderOrder = []string{HeaderRoom, HeaderDomainID, HeaderUserID, HeaderUserName, HeaderIsOwner, HeaderExpires, HeaderClaims}
+
+// claimHeaderValues returns the sanitized value of each header in
+// claimHeaderOrder, empty for a header not to write. The values depend on
+// the claims only, so a verifier can compute them once per token.
+func claimHeaderValues(c *Claims, payload []byte) ([]string, error) {
+	values := make([]string, len(claimHeaderOrder))
+	values[0] = sanitizeHeaderValue(c.RoomName)
+	values[1] = sanitizeHeaderValue(c.DomainID)
+	values[2] = sanitizeHeaderValue(c.UserID)
+	values[3] = sanitizeHeaderValue(c.UserName)
+	values[4] = strconv.FormatBool(c.IsOwner != nil && *c.IsOwner)
 	if !c.Exp.IsZero() {
-		setValue(HeaderExpires, strconv.FormatInt(c.Exp.Unix(), 10))
+		values[5] = strconv.FormatInt(c.Exp.Unix(), 10)
 	}
 
 	if payload == nil {
 		encoded, err := c.Payload()
 		if err != nil {
-			return fmt.Errorf("encoding claims header: %v", err)
+			return nil, fmt.Errorf("encoding claims header: %v", err)
 		}
 		payload = encoded
 	}
 
 	// JSON whitespace includes tab, line feed and carriage return, which
 	// compaction removes; a payload without them is used as it is. Any other
-	// control character is replaced by setValue.
+	// control character is replaced by sanitizeHeaderValue.
 	if bytes.IndexByte(payload, '\n') >= 0 || bytes.IndexByte(payload, '\r') >= 0 || bytes.IndexByte(payload, '\t') >= 0 {
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, payload); err != nil {
-			return fmt.Errorf("compacting claims header: %v", err)
+			return nil, fmt.Errorf("compacting claims header: %v", err)
 		}
 		payload = compact.Bytes()
 	}
-	setValue(HeaderClaims, string(payload))
-	return nil
+	values[6] = sanitizeHeaderValue(string(payload))
+	return values, nil
+}
+
+// setValues writes values from claimHeaderValues. Each request gets its own
+// copy, capped so that an append by a later handler cannot write into the
+// values of another request.
+func (h *ClaimHeaders) setValues(header http.Header, values []string) {
+	own := make([]string, len(values))
+	copy(own, values)
+	for i := range own {
+		if own[i] != "" {
+			header[h.canonical[i]] = own[i : i+1 : i+1]
+		}
+	}
 }
 
 // Names returns the full names of the claim headers Set can write.

@@ -70,6 +70,7 @@ type ValidatorConfig struct {
 type Validator struct {
 	extractor      *Extractor
 	verifier       TokenVerifier
+	local          *LocalVerifier // verifier, when it is local: its cache also holds per-token work
 	policy         Policy
 	room           *RequestValue
 	headers        *ClaimHeaders
@@ -107,7 +108,8 @@ func NewValidator(cfg ValidatorConfig) (*Validator, error) {
 		if err != nil {
 			return nil, err
 		}
-		v.verifier = NewLocalVerifier(codec)
+		v.local = NewLocalVerifier(codec)
+		v.verifier = v.local
 	}
 
 	// token sources
@@ -167,10 +169,25 @@ func (v *Validator) Authorize(r *http.Request, expand func(string) string) (*Res
 	if err != nil {
 		return nil, err
 	}
-	result := &Result{Fingerprint: Fingerprint(extraction.Token)}
-	claims, payload, err := v.verifier.VerifyToken(r.Context(), extraction.Token)
+	var verified *verifiedToken
+	var claims *Claims
+	var payload []byte
+	if v.local != nil {
+		verified, err = v.local.verify(extraction.Token)
+		if err == nil {
+			claims, payload = verified.claims, verified.payload
+		}
+	} else {
+		claims, payload, err = v.verifier.VerifyToken(r.Context(), extraction.Token)
+	}
 	if err != nil {
-		return result, err
+		return &Result{Fingerprint: Fingerprint(extraction.Token)}, err
+	}
+	result := &Result{}
+	if verified != nil {
+		result.Fingerprint = verified.fingerprint
+	} else {
+		result.Fingerprint = Fingerprint(extraction.Token)
 	}
 
 	// apply the policy
@@ -187,13 +204,18 @@ func (v *Validator) Authorize(r *http.Request, expand func(string) string) (*Res
 			return result, errorf(ErrRoomUnknown, "the route expects a room from %s, and it is empty", v.room.String())
 		}
 	}
-	if err := v.policy.Check(claims, v.now(), expectedRoom); err != nil {
-		return result, err
+	now := v.now()
+	if verified == nil || !v.policy.allows(verified, now.UnixNano(), expectedRoom) {
+		if err := v.policy.Check(claims, now, expectedRoom); err != nil {
+			return result, err
+		}
 	}
 	result.Claims = claims
 
 	// prepare the request for the upstream
-	if err := v.headers.Set(r.Header, claims, payload); err != nil {
+	if verified != nil {
+		v.headers.setValues(r.Header, verified.headerValues)
+	} else if err := v.headers.Set(r.Header, claims, payload); err != nil {
 		return result, err
 	}
 	if v.stripToken {
@@ -238,14 +260,24 @@ func Challenge(realm string, err error) string {
 }
 
 // challengeText keeps the characters RFC 6750 allows in a quoted value:
-// printable ASCII without '"' and '\'.
+// printable ASCII without '"' and '\'. Every other byte becomes an
+// apostrophe, so a non-ASCII character becomes one per byte.
 func challengeText(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
-			return '\''
+	return challengeReplacer.Replace(s)
+}
+
+// challengeReplacer is built once: a strings.Replacer runs compiled under
+// Yaegi, where strings.Map would call an interpreted function per character.
+var challengeReplacer = newChallengeReplacer()
+
+func newChallengeReplacer() *strings.Replacer {
+	var pairs []string
+	for b := 0; b < 256; b++ {
+		if b < 0x20 || b > 0x7e || b == '"' || b == '\\' {
+			pairs = append(pairs, string([]byte{byte(b)}), "'")
 		}
-		return r
-	}, s)
+	}
+	return strings.NewReplacer(pairs...)
 }
 
 // ErrorBody returns a JSON body for a rejected request, in the shape of
