@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -316,19 +315,32 @@ func TestCaseEmptyKeyFailsLoad(t *testing.T) {
 }
 
 func TestCaseOversizedTokens(t *testing.T) {
+	huge := "Authorization: Bearer " + strings.Repeat("a", 100*1024)
+	long := "/rooms/hello/?t=" + strings.Repeat("b", 64*1024)
+
+	// Caddy's default header limit, 16 KB, stops both before daily_token
 	up := newUpstream(t)
 	loadCaddyfile(t, validateSite(up, ""))
-
-	huge := strings.Repeat("a", 100*1024)
-	resp := get(t, "/rooms/hello/", "Authorization: Bearer "+huge)
-	if resp.status != http.StatusUnauthorized && resp.status != http.StatusRequestHeaderFieldsTooLarge {
-		t.Errorf("100 KB Authorization header: status = %d, expected 401 or 431", resp.status)
+	if resp := get(t, "/rooms/hello/", huge); resp.status != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("default limit, 100 KB Authorization header: status = %d, expected 431", resp.status)
+	}
+	if resp := get(t, long); resp.status != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("default limit, 64 KB token in ?t=: status = %d, expected 431", resp.status)
 	}
 
-	long := strings.Repeat("b", 64*1024)
-	resp = get(t, "/rooms/hello/?t="+url.QueryEscape(long))
-	if resp.status != http.StatusUnauthorized && resp.status != http.StatusRequestHeaderFieldsTooLarge {
-		t.Errorf("64 KB token in ?t=: status = %d, expected 401 or 431", resp.status)
+	// with a 1 MB limit they reach daily_token, which rejects them by size
+	loadCaddyfileWith(t, "\tservers {\n\t\tmax_header_size 1MB\n\t}\n", validateSite(up, ""))
+	for name, resp := range map[string]response{
+		"100 KB Authorization header": get(t, "/rooms/hello/", huge),
+		"64 KB token in ?t=":          get(t, long),
+	} {
+		if resp.status != http.StatusUnauthorized {
+			t.Errorf("%s: status = %d, expected 401", name, resp.status)
+		}
+		if challenge := resp.header.Get("WWW-Authenticate"); !strings.Contains(challenge, "over the limit of 4096") &&
+			!strings.Contains(challenge, "over the token limit of 4096") {
+			t.Errorf("%s: WWW-Authenticate = %q, expected the size limit", name, challenge)
+		}
 	}
 	if up.count() != 0 {
 		t.Errorf("the upstream received an oversized token")

@@ -30,13 +30,18 @@ const testKey = "test-key-0123456789abcdef"
 
 // globalOptions keep the test server on loopback, without HTTPS, and
 // without writing its config to disk.
-var globalOptions = fmt.Sprintf(`{
+var globalOptions = globalOptionsWith("")
+
+// globalOptionsWith returns globalOptions with more global options added.
+func globalOptionsWith(extra string) string {
+	return fmt.Sprintf(`{
 	admin localhost:%d
 	persist_config off
 	auto_https off
 	default_bind 127.0.0.1
+%s}
+`, adminPort, extra)
 }
-`, adminPort)
 
 // siteURL is the base URL of the test site.
 var siteURL = fmt.Sprintf("http://127.0.0.1:%d", sitePort)
@@ -44,8 +49,15 @@ var siteURL = fmt.Sprintf("http://127.0.0.1:%d", sitePort)
 // loadCaddyfile loads the global options and site into the test server.
 func loadCaddyfile(t *testing.T, site string) {
 	t.Helper()
+	loadCaddyfileWith(t, "", site)
+}
+
+// loadCaddyfileWith loads the global options, extended by extra, and site
+// into the test server.
+func loadCaddyfileWith(t *testing.T, extra, site string) {
+	t.Helper()
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
-	tester.InitServer(globalOptions+site, "caddyfile")
+	tester.InitServer(globalOptionsWith(extra)+site, "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -120,16 +132,16 @@ func send(t *testing.T, req *http.Request) response {
 		if err == nil {
 			break
 		}
-		t.Logf("%s %s: attempt %d: %v", req.Method, req.URL, attempt, err)
+		t.Logf("%s %.120s: attempt %d: %.200v", req.Method, req.URL, attempt, err)
 		time.Sleep(50 * time.Millisecond)
 	}
 	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+		t.Fatalf("%s %.120s: %.200v", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", req.Method, req.URL, err)
+		t.Fatalf("%s %.120s: reading body: %v", req.Method, req.URL, err)
 	}
 	return response{status: resp.StatusCode, header: resp.Header, body: string(body)}
 }
