@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"github.com/dustin/go-humanize"
 
@@ -29,6 +30,13 @@ func init() {
 //	daily_token [<matcher>] [validate|mint] {
 //	    keys <key>...
 //	    header_prefix <prefix>
+//	    daily_api [<base_url>] {
+//	        timeout <duration>
+//	        max_backoff <duration>
+//	        cache_size <entries>
+//	        cache_ttl <duration>
+//	        negative_cache_ttl <duration>
+//	    }
 //
 //	    # validate (the default)
 //	    sources <bearer|header:Name|query:name|cookie:name>...
@@ -100,6 +108,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.HeaderPrefix = prefix
+			continue
+		case "daily_api":
+			api, err := parseDailyAPI(d)
+			if err != nil {
+				return err
+			}
+			h.DailyAPI = api
 			continue
 		}
 
@@ -193,6 +208,55 @@ func parseMinterOption(d *caddyfile.Dispenser, opts *MinterOptions) (known bool,
 		return false, nil
 	}
 	return true, err
+}
+
+// parseDailyAPI reads the daily_api subdirective and its block.
+func parseDailyAPI(d *caddyfile.Dispenser) (*DailyAPI, error) {
+	api := &DailyAPI{}
+	args := d.RemainingArgs()
+	switch len(args) {
+	case 0:
+	case 1:
+		api.BaseURL = args[0]
+	default:
+		return nil, d.ArgErr()
+	}
+
+	var err error
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "timeout":
+			api.Timeout, err = parseDuration(d)
+		case "max_backoff":
+			api.MaxBackoff, err = parseDuration(d)
+		case "cache_size":
+			api.CacheSize, err = parseInt(d)
+		case "cache_ttl":
+			api.CacheTTL, err = parseDuration(d)
+		case "negative_cache_ttl":
+			api.NegativeCacheTTL, err = parseDuration(d)
+		default:
+			return nil, d.Errf("unrecognized daily_api subdirective '%s'", d.Val())
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return api, nil
+}
+
+// parseInt reads one integer argument.
+func parseInt(d *caddyfile.Dispenser) (int, error) {
+	name := d.Val()
+	value, err := parseValue(d)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(value)
+	if err != nil {
+		return 0, d.Errf("%s: invalid integer '%s'", name, value)
+	}
+	return n, nil
 }
 
 // claimValue keeps a JSON object, such as a permissions value, as JSON, so

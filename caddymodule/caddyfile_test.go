@@ -112,6 +112,21 @@ func TestCaddyfileSubdirectivesToJSON(t *testing.T) {
 			keys k
 			target query:t
 		}`, `{"mode": "mint", "keys": ["k"], "target": "query:t"}`},
+		{"Daily's REST API", `daily_token {
+			keys {env.DAILY_API_KEY}
+			daily_api http://127.0.0.1:9/v1 {
+				timeout 2s
+				max_backoff 30s
+				cache_size -1
+				cache_ttl 30s
+				negative_cache_ttl 5s
+			}
+		}`, `{"keys": ["{env.DAILY_API_KEY}"], "daily_api": {"base_url": "http://127.0.0.1:9/v1", "timeout": 2000000000,
+			"max_backoff": 30000000000, "cache_size": -1, "cache_ttl": 30000000000, "negative_cache_ttl": 5000000000}}`},
+		{"Daily's REST API with defaults", `daily_token mint {
+			keys k
+			daily_api
+		}`, `{"mode": "mint", "keys": ["k"], "daily_api": {}}`},
 		{"mint with a header prefix", `daily_token mint {
 			keys k
 			header_prefix X-Meeting-
@@ -205,6 +220,9 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"claim with one argument", "daily_token mint {\n\tkeys k\n\tclaim room_name\n}", "wrong argument count or unexpected line ending after 'room_name', at Caddyfile:4"},
 		{"claim set twice", "daily_token mint {\n\tkeys k\n\tclaim lang de\n\tclaim lang fr\n}", "claim 'lang' is set twice, at Caddyfile:5"},
 		{"mint option when validating", "daily_token {\n\tkeys k\n\ttarget response\n}", "'target' is a mint option; write 'daily_token mint' to mint tokens, at Caddyfile:4"},
+		{"unknown daily_api subdirective", "daily_token {\n\tkeys k\n\tdaily_api {\n\t\tretries 3\n\t}\n}", "unrecognized daily_api subdirective 'retries', at Caddyfile:5"},
+		{"daily_api with two URLs", "daily_token {\n\tkeys k\n\tdaily_api http://a http://b\n}", "wrong argument count or unexpected line ending after 'http://b', at Caddyfile:4"},
+		{"daily_api cache size not a number", "daily_token {\n\tkeys k\n\tdaily_api {\n\t\tcache_size many\n\t}\n}", "cache_size: invalid integer 'many'"},
 		{"validate option when minting", "daily_token mint {\n\tkeys k\n\troom hello\n}", "'room' is a validate option, and this daily_token mints, at Caddyfile:4"},
 	}
 	for _, tt := range tests {

@@ -53,6 +53,10 @@ type Handler struct {
 	// config. Required.
 	Keys []string `json:"keys,omitempty"`
 
+	// Check or mint tokens through Daily's REST API instead of locally with
+	// the keys; keys then holds the one REST API key. Default: local
+	DailyAPI *DailyAPI `json:"daily_api,omitempty"`
+
 	ValidatorOptions
 	MinterOptions
 
@@ -110,17 +114,18 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if err != nil {
 			return err
 		}
-		h.minter, err = h.MinterOptions.newMinter(keys)
+		h.minter, err = h.MinterOptions.newMinter(keys, h.DailyAPI)
 		if err != nil {
 			return err
 		}
 		h.logger.Info("minting Daily meeting tokens",
 			zap.Int("keys", len(keys)),
+			zap.String("signer", signerName(h.DailyAPI)),
 			zap.String("target", h.minter.Target()),
 			zap.Int("claims", len(h.Claims)))
 		return nil
 	}
-	h.validation, err = newValidation(&h.ValidatorOptions, keys, h.logger, h.counters)
+	h.validation, err = newValidation(&h.ValidatorOptions, keys, h.DailyAPI, h.logger, h.counters)
 	if err != nil {
 		return err
 	}
@@ -130,6 +135,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.logger.Info("validating Daily meeting tokens",
 		zap.Int("keys", len(keys)),
+		zap.String("verifier", signerName(h.DailyAPI)),
 		zap.Strings("sources", sources),
 		zap.String("room", coreValueSyntax(h.Room)),
 		zap.Bool("strip_token", h.StripToken))

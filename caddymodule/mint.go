@@ -62,10 +62,20 @@ func (o *MinterOptions) setOptions() []string {
 	return names
 }
 
-// newMinter translates the options into a core Minter.
-func (o *MinterOptions) newMinter(keys [][]byte) (*tokencore.Minter, error) {
+// newMinter translates the options into a core Minter, which signs with
+// Daily's REST API when api is set.
+func (o *MinterOptions) newMinter(keys [][]byte, api *DailyAPI) (*tokencore.Minter, error) {
 	if o.Lifetime < 0 {
 		return nil, fmt.Errorf("lifetime: %s is negative", time.Duration(o.Lifetime))
+	}
+	var signer tokencore.TokenSigner
+	if api != nil {
+		var err error
+		signer, err = api.signer(keys)
+		if err != nil {
+			return nil, err
+		}
+		keys = nil
 	}
 	claims := make(map[string]any, len(o.Claims))
 	for name, value := range o.Claims {
@@ -76,6 +86,7 @@ func (o *MinterOptions) newMinter(keys [][]byte) (*tokencore.Minter, error) {
 	}
 	return tokencore.NewMinter(tokencore.MinterConfig{
 		Keys:          keys,
+		Signer:        signer,
 		Claims:        claims,
 		Lifetime:      time.Duration(o.Lifetime),
 		SetNotBefore:  o.NotBefore,

@@ -45,6 +45,10 @@ type Provider struct {
 	// when the config is loaded. Required.
 	Keys []string `json:"keys,omitempty"`
 
+	// Check tokens through Daily's REST API instead of locally with the
+	// keys, as in the handler. Default: local
+	DailyAPI *DailyAPI `json:"daily_api,omitempty"`
+
 	ValidatorOptions
 
 	validation *validation
@@ -75,12 +79,13 @@ func (p *Provider) Provision(ctx caddy.Context) error {
 	}
 
 	// build the validator
-	p.validation, err = newValidation(&p.ValidatorOptions, keys, logger, c)
+	p.validation, err = newValidation(&p.ValidatorOptions, keys, p.DailyAPI, logger, c)
 	if err != nil {
 		return err
 	}
 	logger.Info("authenticating with Daily meeting tokens",
 		zap.Int("keys", len(keys)),
+		zap.String("verifier", signerName(p.DailyAPI)),
 		zap.String("room", coreValueSyntax(p.Room)))
 	return nil
 }

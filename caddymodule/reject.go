@@ -13,9 +13,10 @@ import (
 
 // reject logs and counts a rejected request, and sets Retry-After when the
 // core's error carries a retry delay. A client mistake is logged at DEBUG,
-// because anyone can send one. A server-side failure, such as Daily's API
-// being unavailable, is logged at WARN. The log names the token by its
-// fingerprint only.
+// because anyone can send one. A failure of Daily's REST API is logged at
+// WARN with the API's status and the retry delay, and at ERROR when the API
+// rejected this server's key, a configuration fault. The log names the token
+// by its fingerprint only.
 func reject(w http.ResponseWriter, logger *zap.Logger, c *counters, job, fingerprint string, err error) {
 	status := tokencore.StatusOf(err)
 	reason := outcomeServerError
@@ -28,20 +29,34 @@ func reject(w http.ResponseWriter, logger *zap.Logger, c *counters, job, fingerp
 	}
 	c.rejected(job, reason)
 
+	restErr, fromAPI := tokencore.AsRESTError(err)
 	level := zapcore.DebugLevel
-	if status >= http.StatusInternalServerError {
+	switch {
+	case fromAPI && restErr.KeyRejected():
+		level = zapcore.ErrorLevel
+	case status >= http.StatusInternalServerError:
 		level = zapcore.WarnLevel
 	}
-	if entry := logger.Check(level, "request rejected"); entry != nil {
-		fields := []zap.Field{
-			zap.String("job", job),
-			zap.Int("status", status),
-			zap.String("reason", reason),
-			zap.String("error", err.Error()),
-		}
-		if fingerprint != "" {
-			fields = append(fields, zap.String("fingerprint", fingerprint))
-		}
-		entry.Write(fields...)
+	entry := logger.Check(level, "request rejected")
+	if entry == nil {
+		return
 	}
+	fields := []zap.Field{
+		zap.String("job", job),
+		zap.Int("status", status),
+		zap.String("reason", reason),
+		zap.String("error", err.Error()),
+	}
+	if fingerprint != "" {
+		fields = append(fields, zap.String("fingerprint", fingerprint))
+	}
+	if fromAPI {
+		fields = append(fields,
+			zap.String("api_endpoint", restErr.Endpoint),
+			zap.Int("api_status", restErr.StatusCode),
+			zap.String("api_error", restErr.APIError),
+			zap.Bool("api_timeout", restErr.Timeout),
+			zap.Duration("retry_after", restErr.RetryAfter))
+	}
+	entry.Write(fields...)
 }

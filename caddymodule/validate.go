@@ -194,12 +194,20 @@ type validation struct {
 	counters  *counters
 }
 
-// newValidation builds the validator from the options, and logs a warning
-// when the options relax the default policy.
-func newValidation(opts *ValidatorOptions, keys [][]byte, logger *zap.Logger, c *counters) (*validation, error) {
+// newValidation builds the validator from the options, with Daily's REST
+// API as the verifier when api is set, and logs a warning when the options
+// relax the default policy.
+func newValidation(opts *ValidatorOptions, keys [][]byte, api *DailyAPI, logger *zap.Logger, c *counters) (*validation, error) {
 	cfg, err := opts.validatorConfig(keys)
 	if err != nil {
 		return nil, err
+	}
+	if api != nil {
+		cfg.Verifier, err = api.verifier(keys, opts.MaxTokenSize)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Keys = nil
 	}
 	validator, err := tokencore.NewValidator(cfg)
 	if err != nil {
