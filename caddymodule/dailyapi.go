@@ -9,7 +9,7 @@ import (
 )
 
 // DailyAPI makes a route check or mint tokens through Daily's REST API
-// instead of locally: validation asks GET /meeting-tokens/{token}, minting
+// instead of locally: validation calls GET /meeting-tokens/{token}, minting
 // calls POST /meeting-tokens. The one key in keys is then the REST API key.
 // Use it when tokens are not self-signed with your key, or when Daily's own
 // verdict is wanted, such as for a room that was deleted. A failing or
@@ -24,16 +24,16 @@ type DailyAPI struct {
 	// included. Default: 3s
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
-	// The longest pause in calls after Daily answers 429, whether Daily's
-	// Retry-After asks for more or the pause doubles after repeated 429s.
-	// Default: 1m
+	// The maximum pause in calls after a 429 response, which caps both a
+	// longer Retry-After from Daily and the pause that doubles after
+	// repeated 429s. Default: 1m
 	MaxBackoff caddy.Duration `json:"max_backoff,omitempty"`
 
-	// The number of results kept: tokens Daily confirmed and, separately,
-	// tokens it rejected when validating; minted tokens reused for requests
-	// with the same claims when minting. A negative value disables caching,
-	// so every request calls the API. Default: 10000 when validating, 1000
-	// when minting
+	// The number of results kept. When validating, it bounds the tokens
+	// Daily confirmed and, separately, the tokens it rejected. When minting,
+	// it bounds the tokens reused for requests with the same claims. A
+	// negative value disables caching, so every request calls the API.
+	// Default: 10000 when validating, 1000 when minting
 	CacheSize int `json:"cache_size,omitempty"`
 
 	// Validate only: how long a token Daily confirmed is trusted without
