@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"reflect"
 	"time"
 )
 
@@ -131,21 +132,31 @@ func newRESTFlight() *restFlight {
 // wait blocks until the flight is done or ctx ends, whichever comes first.
 // A request whose context ends stops waiting, and the call goes on for the
 // others.
+//
+// It uses reflect.Select, not a select statement: Yaegi v0.16.1 keeps the
+// channels of a select statement in one slice per statement, which every
+// goroutine running it overwrites before it waits, so concurrent waits there
+// could wait for each other's flights. The cases here are built per call.
 func (f *restFlight) wait(ctx context.Context, endpoint string) error {
-	select {
-	case <-f.done:
-		return nil
-	default:
+	done := reflect.ValueOf(f.done)
+	ready := []reflect.SelectCase{
+		{Dir: reflect.SelectRecv, Chan: done},
+		{Dir: reflect.SelectDefault},
 	}
-	select {
-	case <-f.done:
+	if chosen, _, _ := reflect.Select(ready); chosen == 0 {
 		return nil
-	case <-ctx.Done():
-		return &RESTError{
-			Err:      errorf(ErrUnavailable, "the request ended while waiting for Daily's REST API (%s): %v", endpoint, ctx.Err()),
-			Endpoint: endpoint,
-			Timeout:  errors.Is(ctx.Err(), context.DeadlineExceeded),
-		}
+	}
+	waiting := []reflect.SelectCase{
+		{Dir: reflect.SelectRecv, Chan: done},
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
+	}
+	if chosen, _, _ := reflect.Select(waiting); chosen == 0 {
+		return nil
+	}
+	return &RESTError{
+		Err:      errorf(ErrUnavailable, "the request ended while waiting for Daily's REST API (%s): %v", endpoint, ctx.Err()),
+		Endpoint: endpoint,
+		Timeout:  errors.Is(ctx.Err(), context.DeadlineExceeded),
 	}
 }
 
