@@ -143,6 +143,53 @@ type Config struct {
 	// call the upstream. Default: header:Authorization.
 	Target string `json:"target,omitempty"`
 
+	// DailyAPI makes the middleware use Daily's REST API instead of checking
+	// or signing tokens itself. A validating middleware calls
+	// GET /meeting-tokens/{token} to check each token, takes its claims from
+	// the response, and applies every other option to them as usual. A minting middleware gets its tokens from POST /meeting-tokens
+	// and reuses a token for requests with the same claims. keys, keyFile
+	// and keyEnv must then give exactly one key, the REST API key of the
+	// domain. Results are cached, and a request the API cannot answer in
+	// time gets 503, never a pass. Default: false.
+	DailyAPI bool `json:"dailyApi,omitempty"`
+
+	// DailyAPIBaseURL is the base URL of Daily's REST API. It must be https,
+	// or http to a loopback address such as a local mock of the API,
+	// because the API key and the tokens travel in each call. Used only with
+	// dailyApi. Default: https://api.daily.co/v1.
+	DailyAPIBaseURL string `json:"dailyApiBaseUrl,omitempty"`
+
+	// DailyAPITimeout bounds each call to the API, connecting included. A
+	// request waiting for a call that runs out of time gets 503. Used only
+	// with dailyApi. Default: 3s.
+	DailyAPITimeout string `json:"dailyApiTimeout,omitempty"`
+
+	// DailyAPICacheTTL is how long a token the API accepted is accepted
+	// again without another call, and never past its exp. It bounds how long
+	// a token keeps working here after Daily stops accepting it. "0s" turns
+	// this cache off. Validate mode with dailyApi only. Default: 1m.
+	DailyAPICacheTTL string `json:"dailyApiCacheTtl,omitempty"`
+
+	// DailyAPINegativeCacheTTL is how long a token the API rejected is
+	// rejected again without another call. "0s" turns this cache off.
+	// Validate mode with dailyApi only. Default: 10s.
+	DailyAPINegativeCacheTTL string `json:"dailyApiNegativeCacheTtl,omitempty"`
+
+	// DailyAPICacheSize bounds the cache of accepted tokens and, separately,
+	// that of rejected tokens when validating, or the minted tokens kept for
+	// reuse when minting, in entries. A full cache drops its oldest entry.
+	// A negative value turns caching off, so every request calls the API.
+	// Used only with dailyApi. Default: 0, which means 10000 when validating
+	// and 1000 when minting.
+	DailyAPICacheSize int `json:"dailyApiCacheSize,omitempty"`
+
+	// DailyAPIMaxBackoff caps the pause after a 429 Too Many Requests
+	// response of the API. During the pause no call is made, and requests that need one
+	// get 503 with Retry-After. The pause is the API's Retry-After, or else
+	// 1s doubled with each 429 in a row. At least 1s. Used only with
+	// dailyApi. Default: 1m.
+	DailyAPIMaxBackoff string `json:"dailyApiMaxBackoff,omitempty"`
+
 	// UnknownOptions receives every option that matches no field above, so
 	// that New rejects a misspelt option instead of running without it.
 	// It is not an option itself. Traefik's decoder, mapstructure, fills it
@@ -150,10 +197,14 @@ type Config struct {
 	UnknownOptions map[string]interface{} `json:"-" mapstructure:",remain"`
 }
 
-// The core's DefaultLeeway and DefaultLifetime as users write them.
+// The core's defaults for the duration options, as users write them.
 const (
-	defaultLeeway   = "30s"
-	defaultLifetime = "1h"
+	defaultLeeway              = "30s"
+	defaultLifetime            = "1h"
+	defaultAPITimeout          = "3s"
+	defaultAPICacheTTL         = "1m"
+	defaultAPINegativeCacheTTL = "10s"
+	defaultAPIMaxBackoff       = "1m"
 )
 
 // CreateConfig returns the default configuration. Traefik decodes the
@@ -168,5 +219,11 @@ func CreateConfig() *Config {
 		MaxTokenSize: tokencore.DefaultMaxTokenSize,
 		Lifetime:     defaultLifetime,
 		Target:       tokencore.DefaultTarget,
+
+		DailyAPIBaseURL:          tokencore.DefaultRESTBaseURL,
+		DailyAPITimeout:          defaultAPITimeout,
+		DailyAPICacheTTL:         defaultAPICacheTTL,
+		DailyAPINegativeCacheTTL: defaultAPINegativeCacheTTL,
+		DailyAPIMaxBackoff:       defaultAPIMaxBackoff,
 	}
 }

@@ -136,7 +136,8 @@ func (c *Config) checkUnknownOptions() error {
 // optionNames lists the options for error messages.
 const optionNames = "mode, keys, keyFile, keyEnv, sources, leeway, maxLifetime, allowMissingExp, room, allowRoomless, " +
 	"domainId, requireOwner, requirePermissions, stripToken, headerPrefix, allowPreflight, maxTokenSize, realm, " +
-	"claims, lifetime, notBefore, target"
+	"claims, lifetime, notBefore, target, dailyApi, dailyApiBaseUrl, dailyApiTimeout, dailyApiCacheTtl, " +
+	"dailyApiNegativeCacheTtl, dailyApiCacheSize, dailyApiMaxBackoff"
 
 // checkModeOptions rejects an option of the other mode set to something
 // other than its default, such as room on a minting middleware. The option
@@ -184,6 +185,12 @@ func (c *Config) checkModeOptions() error {
 		if c.Realm != "" {
 			misplaced = append(misplaced, "realm")
 		}
+		if c.DailyAPICacheTTL != defaults.DailyAPICacheTTL {
+			misplaced = append(misplaced, "dailyApiCacheTtl")
+		}
+		if c.DailyAPINegativeCacheTTL != defaults.DailyAPINegativeCacheTTL {
+			misplaced = append(misplaced, "dailyApiNegativeCacheTtl")
+		}
 	} else {
 		if len(c.Claims) > 0 {
 			misplaced = append(misplaced, "claims")
@@ -206,6 +213,43 @@ func (c *Config) checkModeOptions() error {
 		return fmt.Errorf("option %s is not used in mode %s: remove it or change the mode", misplaced[0], c.Mode)
 	}
 	return fmt.Errorf("options %s are not used in mode %s: remove them or change the mode", strings.Join(misplaced, ", "), c.Mode)
+}
+
+// checkDailyAPIOptions rejects an option of Daily's REST API mode set to
+// something other than its default while dailyApi is off, because the
+// middleware would not call the API at all.
+func (c *Config) checkDailyAPIOptions() error {
+	if c.DailyAPI {
+		return nil
+	}
+	defaults := CreateConfig()
+	var unused []string
+	if c.DailyAPIBaseURL != defaults.DailyAPIBaseURL {
+		unused = append(unused, "dailyApiBaseUrl")
+	}
+	if c.DailyAPITimeout != defaults.DailyAPITimeout {
+		unused = append(unused, "dailyApiTimeout")
+	}
+	if c.DailyAPICacheTTL != defaults.DailyAPICacheTTL {
+		unused = append(unused, "dailyApiCacheTtl")
+	}
+	if c.DailyAPINegativeCacheTTL != defaults.DailyAPINegativeCacheTTL {
+		unused = append(unused, "dailyApiNegativeCacheTtl")
+	}
+	if c.DailyAPICacheSize != defaults.DailyAPICacheSize {
+		unused = append(unused, "dailyApiCacheSize")
+	}
+	if c.DailyAPIMaxBackoff != defaults.DailyAPIMaxBackoff {
+		unused = append(unused, "dailyApiMaxBackoff")
+	}
+
+	switch len(unused) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("option %s is used only with dailyApi: true: set dailyApi or remove the option", unused[0])
+	}
+	return fmt.Errorf("options %s are used only with dailyApi: true: set dailyApi or remove them", strings.Join(unused, ", "))
 }
 
 func sameStrings(a, b []string) bool {

@@ -9,19 +9,29 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/dailytoken/dailytoken/tokencore"
 )
 
-// Middleware is one configured dailytoken middleware. It keeps no state
-// between requests and starts no goroutine, so Traefik can create and drop
-// one per router on every configuration reload.
+// Middleware is one configured dailytoken middleware. It starts no
+// goroutine, so Traefik can create and drop one per router on every
+// configuration reload. The state it keeps between requests is its own: in
+// REST API mode the core's caches, and the counts of its failure log. A
+// call to Daily's REST API runs in a goroutine of the core that ends with
+// the call, within dailyApiTimeout.
 type Middleware struct {
 	next      http.Handler
 	realm     string
 	validator *tokencore.Validator
 	minter    *tokencore.Minter
 	headers   *tokencore.ClaimHeaders
+	failures  *failureLog
+
+	// extractor finds the token of a request again when a server failure
+	// is printed, to keep the token out of the output.
+	extractor *tokencore.Extractor
 }
 
 // New checks config and returns the middleware for one router. Traefik calls
@@ -60,11 +70,24 @@ func newMiddleware(next http.Handler, config *Config, name string) (*Middleware,
 	if err := config.checkModeOptions(); err != nil {
 		return nil, err
 	}
+	if err := config.checkDailyAPIOptions(); err != nil {
+		return nil, err
+	}
 
 	// keys
 	keys, err := config.loadKeys()
 	if err != nil {
 		return nil, err
+	}
+	m.failures = newFailureLog(name, keys)
+
+	// Daily's REST API, which checks or signs tokens in place of the keys
+	var client *tokencore.RESTClient
+	if config.DailyAPI {
+		client, err = config.restClient(keys)
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	// claim headers, which a minting middleware also removes from the request
@@ -80,14 +103,39 @@ func newMiddleware(next http.Handler, config *Config, name string) (*Middleware,
 		if err != nil {
 			return nil, err
 		}
+		if client != nil {
+			introspectorCfg, err := config.introspectorConfig(client)
+			if err != nil {
+				return nil, err
+			}
+			// NOTE: Yaegi v0.16.1 panics when a call's results are assigned
+			// to an interface field and err together, so the result goes to
+			// a variable first.
+			introspector, err := tokencore.NewIntrospector(introspectorCfg)
+			if err != nil {
+				return nil, fmt.Errorf("dailyApi: %v", err)
+			}
+			cfg.Verifier = introspector
+		}
 		m.validator, err = tokencore.NewValidator(cfg)
 		if err != nil {
 			return nil, err
+		}
+		m.extractor, err = tokencore.NewExtractor(cfg.Sources, cfg.MaxTokenSize)
+		if err != nil {
+			return nil, fmt.Errorf("sources: %v", err)
 		}
 	} else {
 		cfg, err := config.minterConfig(keys)
 		if err != nil {
 			return nil, err
+		}
+		if client != nil {
+			signer, err := tokencore.NewRESTSigner(config.signerConfig(client))
+			if err != nil {
+				return nil, fmt.Errorf("dailyApi: %v", err)
+			}
+			cfg.Signer = signer
 		}
 		m.minter, err = tokencore.NewMinter(cfg)
 		if err != nil {
@@ -112,7 +160,7 @@ func (m *Middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // rejects it with the reason.
 func (m *Middleware) serveValidate(w http.ResponseWriter, r *http.Request) {
 	if _, err := m.validator.Authorize(r, nil); err != nil {
-		m.reject(w, err)
+		m.reject(w, r, err)
 		return
 	}
 	m.next.ServeHTTP(w, r)
@@ -125,7 +173,7 @@ func (m *Middleware) serveMint(w http.ResponseWriter, r *http.Request) {
 
 	token, _, err := m.minter.Mint(r, nil)
 	if err != nil {
-		m.reject(w, err)
+		m.reject(w, r, err)
 		return
 	}
 
@@ -141,19 +189,43 @@ func (m *Middleware) serveMint(w http.ResponseWriter, r *http.Request) {
 	m.next.ServeHTTP(w, r)
 }
 
-// reject writes the response to a rejected request: the status of err's kind, a JSON body
-// {"error": reason, "info": description}, and for 401 and 403 a
-// WWW-Authenticate challenge. The description never contains a token or key.
-func (m *Middleware) reject(w http.ResponseWriter, err error) {
+// reject writes the response to a rejected request r: the status of err's
+// kind, a JSON body {"error": reason, "info": description}, for 401 and 403
+// a WWW-Authenticate challenge, and Retry-After when err carries a retry
+// delay, as when Daily's REST API rate-limits this proxy. The description
+// never contains a token or key. A server failure (5xx) is also printed.
+// err must be the error as the core returned it: under Yaegi a wrapper hides
+// the *RESTError and its retry delay.
+func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
 	status := tokencore.StatusOf(err)
 	header := w.Header()
 	if status == http.StatusUnauthorized || status == http.StatusForbidden {
 		header.Set("WWW-Authenticate", tokencore.Challenge(m.realm, err))
 	}
+	if e, ok := tokencore.AsError(err); ok && e.RetryAfter > 0 {
+		header.Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+	}
 	header.Set("Content-Type", "application/json")
 	header.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(tokencore.ErrorBody(err))
+
+	if status >= http.StatusInternalServerError {
+		m.failures.record(status, err, m.requestToken(r))
+	}
+}
+
+// requestToken returns the token of a rejected validating request, or "" on
+// a minting route or when there is none.
+func (m *Middleware) requestToken(r *http.Request) string {
+	if m.extractor == nil {
+		return ""
+	}
+	extraction, err := m.extractor.Extract(r)
+	if err != nil {
+		return ""
+	}
+	return extraction.Token
 }
 
 // warnRelaxations prints the relaxed security settings of a middleware that
