@@ -267,15 +267,18 @@ func TestCaseKeySizes(t *testing.T) {
 	for _, size := range []int{1, 17, 64, 200} {
 		t.Run(fmt.Sprintf("%d bytes", size), func(t *testing.T) {
 			key := strings.Repeat("k", size-1) + "z"
-			t.Setenv("DAILY_TEST_KEY", key)
+			// a variable per size, because Caddy skips loading a config
+			// whose text has not changed, and would keep the previous key
+			variable := fmt.Sprintf("DAILY_TEST_KEY_%d", size)
+			t.Setenv(variable, key)
 			up := newUpstream(t)
 			loadCaddyfile(t, fmt.Sprintf(`http://:%d {
 	daily_token {
-		keys {env.DAILY_TEST_KEY}
+		keys {env.%s}
 	}
 	reverse_proxy %s
 }
-`, sitePort, up.addr()))
+`, sitePort, variable, up.addr()))
 
 			token := signToken(key, hs256Header, roomClaims("hello"))
 			if resp := get(t, "/", bearer(token)); resp.status != http.StatusOK {

@@ -56,25 +56,85 @@ func loadCaddyfile(t *testing.T, site string) {
 // into the test server.
 func loadCaddyfileWith(t *testing.T, extra, site string) {
 	t.Helper()
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
-	tester.InitServer(globalOptionsWith(extra)+site, "caddyfile")
-	if t.Failed() {
-		t.FailNow()
+	load(t, globalOptionsWith(extra)+site, "caddyfile")
+}
+
+// started is set once caddytest has started the in-process Caddy.
+var started bool
+
+// load loads config, of the adapter's type or "json", into the test server.
+// caddytest starts the server with the first config. Later configs are
+// posted to the admin endpoint directly: caddytest checks that the
+// endpoint answers before every load, and starts a second server when it
+// does not, which happens while Caddy replaces its admin endpoint after the
+// previous load. Caddy's /load returns only after the previous config's
+// server has shut down, which waits for open connections, so the client's
+// connections are closed before and after.
+func load(t *testing.T, config, configType string) {
+	t.Helper()
+	client.CloseIdleConnections()
+	defer client.CloseIdleConnections()
+
+	if !started {
+		tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
+			AdminPort:          adminPort,
+			LoadRequestTimeout: 30 * time.Second,
+		})
+		tester.InitServer(config, configType)
+		if t.Failed() {
+			t.FailNow()
+		}
+		started = true
+		return
 	}
 
-	// connections kept alive belong to the previous config's server
-	client.CloseIdleConnections()
+	status, body := postConfig(t, config, configType)
+	if status != http.StatusOK {
+		t.Fatalf("loading the config: %d %s", status, body)
+	}
+}
+
+// postConfig posts config to the admin endpoint's /load and returns the
+// status and body of the answer. It tries again while the endpoint refuses
+// connections, as it does while Caddy replaces it.
+func postConfig(t *testing.T, config, configType string) (int, string) {
+	t.Helper()
+	contentType := "text/" + configType
+	if configType == "json" {
+		contentType = "application/json"
+	}
+	url := fmt.Sprintf("http://localhost:%d/load", adminPort)
+
+	var lastErr error
+	for attempt := 1; attempt <= 20; attempt++ {
+		resp, err := adminClient.Post(url, contentType, strings.NewReader(config))
+		if err != nil {
+			lastErr = err
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("POST %s: reading body: %v", url, err)
+		}
+		return resp.StatusCode, string(body)
+	}
+	t.Fatalf("POST %s: %v", url, lastErr)
+	return 0, ""
+}
+
+// adminClient talks to the admin endpoint. It keeps no connection open,
+// because Caddy replaces the endpoint's server on every load.
+var adminClient = &http.Client{
+	Timeout:   30 * time.Second,
+	Transport: &http.Transport{DisableKeepAlives: true},
 }
 
 // loadJSON loads a JSON config into the test server.
 func loadJSON(t *testing.T, config string) {
 	t.Helper()
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
-	tester.InitServer(config, "json")
-	if t.Failed() {
-		t.FailNow()
-	}
-	client.CloseIdleConnections()
+	load(t, config, "json")
 }
 
 // assertLoadError loads the global options and site into the test server
@@ -85,20 +145,11 @@ func assertLoadError(t *testing.T, site, expected string) {
 	t.Helper()
 	loadCaddyfile(t, fmt.Sprintf("http://:%d {\n\trespond \"running\"\n}\n", sitePort))
 
-	url := fmt.Sprintf("http://localhost:%d/load", adminPort)
-	resp, err := client.Post(url, "text/caddyfile", strings.NewReader(globalOptions+site))
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("POST %s: reading body: %v", url, err)
-	}
-	if resp.StatusCode == http.StatusOK {
+	status, body := postConfig(t, globalOptions+site, "caddyfile")
+	if status == http.StatusOK {
 		t.Fatalf("the config loaded, expected an error containing %q", expected)
 	}
-	if !strings.Contains(string(body), expected) {
+	if !strings.Contains(body, expected) {
 		t.Errorf("load error = %s, expected it to contain %q", body, expected)
 	}
 }
