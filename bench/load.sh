@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Measures the project's Caddy under load on loopback: a bare route, a route
 # behind daily_token validation and a route behind daily_token mint, each
-# driven with wrk. Prints requests/s, p50 and p99 per route and the
-# throughput ratios validate/bare and mint/bare.
+# driven with wrk. Prints requests/s, p50, p99 and Caddy's CPU time per
+# request for each route, the ratios validate/bare and mint/bare, and how
+# much CPU time other processes took during each measurement.
 #
 # Usage, from the repository root:
 #
@@ -23,8 +24,8 @@
 # It builds ./cmd/caddy into a temporary directory, installs wrk with
 # apt-get when it is missing, and talks only to 127.0.0.1. Caddy and the
 # temporary directory are removed on exit. With the defaults it runs for
-# about 80 seconds after the build. This is a tool: go test and .ci/run do
-# not run it.
+# about 75 seconds after the build, and --profile adds about 30. It is a
+# tool, which neither go test nor .ci/run runs.
 set -euo pipefail
 
 rounds=2
@@ -37,7 +38,7 @@ profile=""
 profile_seconds=10
 
 usage() {
-	sed -n '7,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+	awk '/^# Usage/ { printing = 1 } /^# It builds/ { exit } printing { sub(/^# ?/, ""); print }' "$0" >&2
 	exit 2
 }
 
@@ -189,27 +190,48 @@ run_wrk() {
 	timeout $(($2 + 30)) "${wrk_pinning[@]}" wrk "${wrk_options[@]}" -d"$2s" "$base$1"
 }
 
-# caddy_cpu_ticks prints the CPU time Caddy has used so far, user and
-# system, in clock ticks (fields 14 and 15 of /proc/PID/stat).
-caddy_cpu_ticks() {
-	awk '{ sub(/^.*\) /, ""); split($0, field, " "); print field[12] + field[13] }' "/proc/$caddy_pid/stat"
+# stat_ticks prints the sum of two fields of /proc/PID/stat, in clock
+# ticks: 14 and 15 for the CPU time of the process (user and system), or
+# 16 and 17 for that of its children that have exited and been waited for.
+stat_ticks() {
+	awk -v first="$2" '{ sub(/^.*\) /, ""); split($0, field, " "); print field[first - 2] + field[first - 1] }' \
+		"/proc/$1/stat"
+}
+
+# busy_ticks prints the CPU time of the whole machine outside idle and I/O
+# wait, in clock ticks, from the cpu line of /proc/stat.
+busy_ticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
 clock_ticks="$(getconf CLK_TCK)"
+cpus="$(getconf _NPROCESSORS_ONLN)"
 
 # measure warms the route up, measures it and prints "requests/s p50 p99
-# cpu", with the latencies in milliseconds and cpu the CPU time of Caddy per
-# request in microseconds. The CPU time counts Caddy's process alone, so
-# unlike requests/s it does not drop when other processes take CPU time
-# from Caddy or wrk. It still varies with how many requests each read and
-# write system call carries.
+# cpu others". The latencies are in milliseconds. cpu is Caddy's CPU time
+# per request in microseconds, and others the CPU time of all processes
+# but Caddy and wrk, in percent of the machine. cpu counts Caddy's process
+# alone, so unlike requests/s it does not drop when other processes take
+# CPU time from Caddy or wrk. It still varies with how many requests each
+# read and write system call carries.
 measure() {
-	local path=$1 output ticks_before ticks_after
+	local path=$1 output self=$BASHPID
+	local caddy_before caddy_after wrk_before wrk_after busy_before busy_after
 	if [[ "$warmup" -gt 0 ]]; then
 		run_wrk "$path" "$warmup" >/dev/null
 	fi
-	ticks_before="$(caddy_cpu_ticks)"
+
+	# wrk's time reaches the children fields of this subshell, self, when
+	# the subshell around wrk exits. self is read here because $BASHPID in
+	# a command substitution is that of the substitution. The awk calls of
+	# the stat functions add a few ticks.
+	caddy_before="$(stat_ticks "$caddy_pid" 14)"
+	wrk_before="$(stat_ticks "$self" 16)"
+	busy_before="$(busy_ticks)"
 	output="$(run_wrk "$path" "$duration")"
-	ticks_after="$(caddy_cpu_ticks)"
+	caddy_after="$(stat_ticks "$caddy_pid" 14)"
+	wrk_after="$(stat_ticks "$self" 16)"
+	busy_after="$(busy_ticks)"
+
 	if grep -q 'Non-2xx or 3xx responses' <<<"$output"; then
 		echo "$output" >&2
 		fail "$path: some responses were not 200"
@@ -217,7 +239,8 @@ measure() {
 	if grep -q 'Socket errors' <<<"$output"; then
 		echo "load.sh: $path: $(grep 'Socket errors' <<<"$output" | sed 's/^ *//')" >&2
 	fi
-	awk -v ticks=$((ticks_after - ticks_before)) -v hz="$clock_ticks" '
+	awk -v caddy=$((caddy_after - caddy_before)) -v wrk=$((wrk_after - wrk_before)) \
+		-v busy=$((busy_after - busy_before)) -v hz="$clock_ticks" -v cpus="$cpus" '
 		function ms(v) {
 			if (v ~ /us$/) return v / 1000
 			if (v ~ /ms$/) return v + 0
@@ -226,11 +249,13 @@ measure() {
 		}
 		$1 == "50%" { p50 = ms($2) }
 		$1 == "99%" { p99 = ms($2) }
-		$2 == "requests" && $3 == "in" { requests = $1 }
+		$2 == "requests" && $3 == "in" { requests = $1; seconds = $4 + 0 }
 		$1 == "Requests/sec:" { rps = $2 }
 		END {
-			if (rps == "" || p50 == "" || p99 == "" || requests == "") exit 1
-			printf "%s %.3f %.3f %.2f\n", rps, p50, p99, ticks / hz * 1e6 / requests
+			if (rps == "" || p50 == "" || p99 == "" || requests == "" || seconds == 0) exit 1
+			others = (busy - caddy - wrk) / (seconds * hz * cpus) * 100
+			if (others < 0) others = 0
+			printf "%s %.3f %.3f %.2f %.0f\n", rps, p50, p99, caddy / hz * 1e6 / requests, others
 		}' <<<"$output" || fail "$path: could not read requests/s, p50 and p99 from the wrk output"
 }
 
@@ -238,11 +263,11 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 cpu_model="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 
 echo "Caddy with daily_token on 127.0.0.1, wrk -t$threads -c$connections -d${duration}s --latency after a ${warmup}s warm-up, $rounds round(s), pinned: $pin"
-echo "$(go version | cut -d' ' -f3-), $(nproc) CPUs ($cpu_model), $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "$(go version | cut -d' ' -f3-), $cpus CPUs ($cpu_model), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "load average before: $load_before"
 echo
-printf '%-6s %-9s %12s %8s %10s %10s %11s %8s\n' \
-	round route requests/s "vs bare" "p50 ms" "p99 ms" "CPU us/req" "vs bare"
+printf '%-6s %-9s %12s %8s %10s %10s %11s %8s %9s\n' \
+	round route requests/s "vs bare" "p50 ms" "p99 ms" "CPU us/req" "vs bare" "others %"
 
 # ratio prints a / b with three decimals.
 ratio() {
@@ -259,19 +284,23 @@ mean() {
 # per request over the route's. The second is the throughput ratio that a
 # Caddy limited by its own CPU time would show, with wrk's share left out.
 declare -A throughput_ratios=() cpu_ratios=()
+disturbed=0
 for round in $(seq "$rounds"); do
 	for route in bare validate mint; do
 		result="$(measure "/$route/hello")"
-		read -r rps p50 p99 cpu <<<"$result"
+		read -r rps p50 p99 cpu others <<<"$result"
 		if [[ "$route" == bare ]]; then
 			bare_rps="$rps"
 			bare_cpu="$cpu"
 		fi
 		throughput_ratio="$(ratio "$rps" "$bare_rps")"
 		cpu_ratio="$(ratio "$bare_cpu" "$cpu")"
-		printf '%-6s %-9s %12.0f %8s %10.3f %10.3f %11s %8s\n' \
-			"$round" "$route" "$rps" "$throughput_ratio" "$p50" "$p99" "$cpu" "$cpu_ratio"
+		printf '%-6s %-9s %12.0f %8s %10.3f %10.3f %11s %8s %9s\n' \
+			"$round" "$route" "$rps" "$throughput_ratio" "$p50" "$p99" "$cpu" "$cpu_ratio" "$others"
 		throughput_ratios[$route]+="$throughput_ratio "
+		if [[ "$others" -gt 5 ]]; then
+			disturbed=$((disturbed + 1))
+		fi
 		cpu_ratios[$route]+="$cpu_ratio "
 	done
 done
@@ -280,6 +309,8 @@ done
 # shellcheck disable=SC2086
 {
 	echo
+	echo "CPU us/req: Caddy's CPU time per request. others %: CPU time of other processes"
+	echo "during the run, wrk excluded, in percent of the machine's $cpus CPUs."
 	echo "requests/s vs bare, per round and mean (target for validate: >= 0.85):"
 	echo "  validate ${throughput_ratios[validate]}(mean $(mean ${throughput_ratios[validate]}))"
 	echo "  mint     ${throughput_ratios[mint]}(mean $(mean ${throughput_ratios[mint]}))"
@@ -287,6 +318,10 @@ done
 	echo "  validate ${cpu_ratios[validate]}(mean $(mean ${cpu_ratios[validate]}))"
 	echo "  mint     ${cpu_ratios[mint]}(mean $(mean ${cpu_ratios[mint]}))"
 	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	if [[ "$disturbed" -gt 0 ]]; then
+		echo "WARNING: other processes used more than 5% of the machine during $disturbed of"
+		echo "$((rounds * 3)) measurements, so their ratios are unreliable. Run again when it is idle."
+	fi
 }
 
 # profile_route writes a CPU profile of Caddy to DIR/NAME.pprof while wrk
