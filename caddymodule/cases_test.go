@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dailytoken/dailytoken/internal/casetable"
 )
 
 // Failures reported against other JWT middleware, each turned into the
@@ -64,15 +66,15 @@ func TestCaseForeignAlgorithmsRejected(t *testing.T) {
 
 	claims := roomClaims("hello")
 	valid := roomToken("hello")
-	noneToken := signToken(testKey, `{"alg":"none","typ":"JWT"}`, claims)
+	noneToken := casetable.Sign(testKey, `{"alg":"none","typ":"JWT"}`, claims)
 	tests := []struct {
 		name  string
 		token string
 	}{
 		{"none with empty signature", noneToken[:strings.LastIndex(noneToken, ".")+1]},
-		{"none with the HS256 signature", signToken(testKey, `{"alg":"none","typ":"JWT"}`, claims)},
-		{"HS512 header", signToken(testKey, `{"alg":"HS512","typ":"JWT"}`, claims)},
-		{"RS256 header", signToken(testKey, `{"alg":"RS256","typ":"JWT"}`, claims)},
+		{"none with the HS256 signature", casetable.Sign(testKey, `{"alg":"none","typ":"JWT"}`, claims)},
+		{"HS512 header", casetable.Sign(testKey, `{"alg":"HS512","typ":"JWT"}`, claims)},
+		{"RS256 header", casetable.Sign(testKey, `{"alg":"RS256","typ":"JWT"}`, claims)},
 		{"RS256 header, HS256 signature bytes", swapHeader(valid, `{"alg":"RS256","typ":"JWT"}`)},
 		{"none header, HS256 signature bytes", swapHeader(valid, `{"alg":"none"}`)},
 	}
@@ -105,7 +107,7 @@ func TestCaseBasicAndBearerTogether(t *testing.T) {
 		t.Errorf("Basic then Bearer: status = %d, expected 200", resp.status)
 	}
 
-	other := signToken(testKey, hs256Header, with(roomClaims("hello"), map[string]any{"ud": "user-2"}))
+	other := casetable.Sign(testKey, casetable.HS256Header, casetable.With(roomClaims("hello"), map[string]any{"ud": "user-2"}))
 	resp = get(t, "/rooms/hello/", bearer(valid), bearer(other))
 	if resp.status != http.StatusUnauthorized {
 		t.Errorf("two different Bearer tokens: status = %d, expected 401", resp.status)
@@ -234,15 +236,15 @@ func TestCaseFutureTimes(t *testing.T) {
 	loadCaddyfile(t, validateSite(up, ""))
 
 	now := time.Now().Unix()
-	notBefore := signToken(testKey, hs256Header, with(roomClaims("hello"), map[string]any{"nbf": now + 10}))
+	notBefore := casetable.Sign(testKey, casetable.HS256Header, casetable.With(roomClaims("hello"), map[string]any{"nbf": now + 10}))
 	if resp := get(t, "/rooms/hello/", bearer(notBefore)); resp.status != http.StatusOK {
 		t.Errorf("nbf 10s ahead within the default leeway: status = %d, expected 200", resp.status)
 	}
-	issuedLater := signToken(testKey, hs256Header, with(roomClaims("hello"), map[string]any{"iat": now + 600, "exp": now + 1200}))
+	issuedLater := casetable.Sign(testKey, casetable.HS256Header, casetable.With(roomClaims("hello"), map[string]any{"iat": now + 600, "exp": now + 1200}))
 	if resp := get(t, "/rooms/hello/", bearer(issuedLater)); resp.status != http.StatusUnauthorized {
 		t.Errorf("iat 10m ahead: status = %d, expected 401", resp.status)
 	}
-	notYet := signToken(testKey, hs256Header, with(roomClaims("hello"), map[string]any{"nbf": now + 120}))
+	notYet := casetable.Sign(testKey, casetable.HS256Header, casetable.With(roomClaims("hello"), map[string]any{"nbf": now + 120}))
 	if resp := get(t, "/rooms/hello/", bearer(notYet)); resp.status != http.StatusUnauthorized {
 		t.Errorf("nbf 2m ahead: status = %d, expected 401", resp.status)
 	}
@@ -253,7 +255,7 @@ func TestCaseExpiredToken(t *testing.T) {
 	loadCaddyfile(t, validateSite(up, ""))
 
 	now := time.Now().Unix()
-	expired := signToken(testKey, hs256Header, with(roomClaims("hello"), map[string]any{"iat": now - 7200, "exp": now - 3600}))
+	expired := casetable.Sign(testKey, casetable.HS256Header, casetable.With(roomClaims("hello"), map[string]any{"iat": now - 7200, "exp": now - 3600}))
 	resp := get(t, "/rooms/hello/?t="+expired)
 	if resp.status != http.StatusUnauthorized {
 		t.Errorf("status = %d, expected 401", resp.status)
@@ -280,11 +282,11 @@ func TestCaseKeySizes(t *testing.T) {
 }
 `, sitePort, variable, up.addr()))
 
-			token := signToken(key, hs256Header, roomClaims("hello"))
+			token := casetable.Sign(key, casetable.HS256Header, roomClaims("hello"))
 			if resp := get(t, "/", bearer(token)); resp.status != http.StatusOK {
 				t.Errorf("status = %d, expected 200", resp.status)
 			}
-			other := signToken(key+"x", hs256Header, roomClaims("hello"))
+			other := casetable.Sign(key+"x", casetable.HS256Header, roomClaims("hello"))
 			if resp := get(t, "/", bearer(other)); resp.status != http.StatusUnauthorized {
 				t.Errorf("token of a longer key: status = %d, expected 401", resp.status)
 			}
@@ -360,7 +362,7 @@ func TestCaseDomainIDMismatch(t *testing.T) {
 	const domainID = "25df5057-ef0d-4d97-bde6-0cf287276cbb"
 	loadCaddyfile(t, validateSite(up, "domain_id "+domainID))
 
-	token := signToken(testKey, hs256Header, with(roomClaims("hello"), map[string]any{"d": "mydomain"}))
+	token := casetable.Sign(testKey, casetable.HS256Header, casetable.With(roomClaims("hello"), map[string]any{"d": "mydomain"}))
 	resp := get(t, "/rooms/hello/", bearer(token))
 	if resp.status != http.StatusUnauthorized {
 		t.Errorf("status = %d, expected 401", resp.status)
@@ -370,7 +372,7 @@ func TestCaseDomainIDMismatch(t *testing.T) {
 		t.Errorf("WWW-Authenticate = %q, expected a description naming both domain ids", challenge)
 	}
 
-	matching := signToken(testKey, hs256Header, with(roomClaims("hello"), map[string]any{"d": domainID}))
+	matching := casetable.Sign(testKey, casetable.HS256Header, casetable.With(roomClaims("hello"), map[string]any{"d": domainID}))
 	if resp := get(t, "/rooms/hello/", bearer(matching)); resp.status != http.StatusOK {
 		t.Errorf("matching domain id: status = %d, expected 200", resp.status)
 	}

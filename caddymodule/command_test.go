@@ -10,6 +10,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/spf13/cobra"
+
+	"github.com/dailytoken/dailytoken/internal/casetable"
 )
 
 // runCommand runs a daily-token subcommand with args and stdin and returns
@@ -102,7 +104,7 @@ func TestCommandMintNeedsOneKeySource(t *testing.T) {
 }
 
 func TestCommandInspectShowsUncheckedClaims(t *testing.T) {
-	token := signToken("a key inspect never sees", hs256Header, with(roomClaims("hello"), map[string]any{"exp": int64(1864081538)}))
+	token := casetable.Sign("a key inspect never sees", casetable.HS256Header, casetable.With(roomClaims("hello"), map[string]any{"exp": int64(1864081538)}))
 	for _, source := range []string{"argument", "stdin"} {
 		t.Run(source, func(t *testing.T) {
 			var out string
@@ -167,8 +169,8 @@ func TestCommandVerify(t *testing.T) {
 		{"valid", roomToken("hello"), nil, true, "valid\n"},
 		{"valid for the room", roomToken("hello"), []string{"--room", "hello"}, true, `"r": "hello"`},
 		{"another room", roomToken("hello"), []string{"--room", "other"}, false, "invalid: token room name \"hello\" does not match the route room \"other\" (room_mismatch, HTTP 403)"},
-		{"another key", signToken("other", hs256Header, roomClaims("hello")), nil, false, "invalid_signature"},
-		{"expired", signToken(testKey, hs256Header, with(roomClaims("hello"), map[string]any{"iat": now - 7200, "exp": now - 3600})), nil, false, "(expired, HTTP 401)"},
+		{"another key", casetable.Sign("other", casetable.HS256Header, roomClaims("hello")), nil, false, "invalid_signature"},
+		{"expired", casetable.Sign(testKey, casetable.HS256Header, casetable.With(roomClaims("hello"), map[string]any{"iat": now - 7200, "exp": now - 3600})), nil, false, "(expired, HTTP 401)"},
 		{"not owner", roomToken("hello"), []string{"--require-owner"}, false, "not_owner"},
 		{"too long", roomToken("hello"), []string{"--max-lifetime", "5m"}, false, "lifetime_too_long"},
 	}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/dailytoken/dailytoken/internal/casetable"
 	"github.com/dailytoken/dailytoken/internal/dailymock"
 	"github.com/dailytoken/dailytoken/tokencore"
 )
@@ -81,7 +82,7 @@ func TestDailyAPIValidates(t *testing.T) {
 	}
 
 	// a token Daily does not know
-	resp := get(t, "/rooms/hello/", bearer(signToken("not-the-key", hs256Header, roomClaims("hello"))))
+	resp := get(t, "/rooms/hello/", bearer(casetable.Sign("not-the-key", casetable.HS256Header, roomClaims("hello"))))
 	if resp.status != http.StatusUnauthorized {
 		t.Errorf("token of another key: status = %d, expected 401", resp.status)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dailytoken/dailytoken/internal/casetable"
 	"github.com/dailytoken/dailytoken/tokencore"
 )
 
@@ -189,8 +190,8 @@ func TestServeSetsPlaceholders(t *testing.T) {
 	if err := provision(t, handler); err != nil {
 		t.Fatal(err)
 	}
-	claims := with(roomClaims("hello"), map[string]any{"o": true, "d": "domain-1"})
-	token := signToken(testKey, hs256Header, claims)
+	claims := casetable.With(roomClaims("hello"), map[string]any{"o": true, "d": "domain-1"})
+	token := casetable.Sign(testKey, casetable.HS256Header, claims)
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 

@@ -1,10 +1,6 @@
 package caddymodule
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +11,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/dailytoken/dailytoken/internal/casetable"
 )
 
 // The in-process Caddy that caddytest starts serves every integration test
@@ -268,23 +265,6 @@ func (u *upstream) last(t *testing.T) *http.Request {
 	return u.requests[len(u.requests)-1]
 }
 
-// signToken signs claims with key under the JOSE header, without the core,
-// so the tests can also make tokens the core would never make.
-func signToken(key, header string, claims map[string]any) string {
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		panic(err)
-	}
-	signingInput := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." +
-		base64.RawURLEncoding.EncodeToString(payload)
-	mac := hmac.New(sha256.New, []byte(key))
-	mac.Write([]byte(signingInput))
-	return signingInput + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// hs256Header is the header of every Daily token.
-const hs256Header = `{"alg":"HS256","typ":"JWT"}`
-
 // roomClaims returns the claims of a token for room, valid for ten minutes.
 func roomClaims(room string) map[string]any {
 	now := time.Now().Unix()
@@ -293,24 +273,7 @@ func roomClaims(room string) map[string]any {
 
 // roomToken returns a token for room signed with testKey.
 func roomToken(room string) string {
-	return signToken(testKey, hs256Header, roomClaims(room))
-}
-
-// with returns a copy of claims with the changes applied; a nil value
-// removes the claim.
-func with(claims map[string]any, changes map[string]any) map[string]any {
-	out := map[string]any{}
-	for name, value := range claims {
-		out[name] = value
-	}
-	for name, value := range changes {
-		if value == nil {
-			delete(out, name)
-			continue
-		}
-		out[name] = value
-	}
-	return out
+	return casetable.Sign(testKey, casetable.HS256Header, roomClaims(room))
 }
 
 // claimHeaderNames lists the headers that daily_token sets upstream.

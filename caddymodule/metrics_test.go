@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dailytoken/dailytoken/internal/casetable"
 )
 
 // metricsSite has two validating routes and a minting one, which register
@@ -57,7 +59,7 @@ func TestMetricsCountByJobAndOutcome(t *testing.T) {
 	get(t, "/rooms/hello/", bearer(roomToken("hello")))
 	get(t, "/any/x", bearer(roomToken("hello")))
 	get(t, "/rooms/hello/", bearer(roomToken("other")))
-	get(t, "/rooms/hello/", bearer(signToken(testKey, hs256Header, with(roomClaims("hello"), map[string]any{"iat": now - 7200, "exp": now - 3600}))))
+	get(t, "/rooms/hello/", bearer(casetable.Sign(testKey, casetable.HS256Header, casetable.With(roomClaims("hello"), map[string]any{"iat": now - 7200, "exp": now - 3600}))))
 	get(t, "/rooms/hello/")
 	get(t, "/token/hello")
 	get(t, "/token/")

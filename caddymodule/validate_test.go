@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dailytoken/dailytoken/internal/casetable"
 	"github.com/dailytoken/dailytoken/tokencore"
 )
 
@@ -40,8 +41,8 @@ func TestValidateValidTokenReachesUpstream(t *testing.T) {
 	up := newUpstream(t)
 	loadCaddyfile(t, validateSite(up, ""))
 
-	claims := with(roomClaims("hello"), map[string]any{"o": true, "d": "domain-1"})
-	token := signToken(testKey, hs256Header, claims)
+	claims := casetable.With(roomClaims("hello"), map[string]any{"o": true, "d": "domain-1"})
+	token := casetable.Sign(testKey, casetable.HS256Header, claims)
 	resp := get(t, "/rooms/hello/info", bearer(token))
 	if resp.status != http.StatusOK {
 		t.Fatalf("status = %d, expected 200; body %q", resp.status, resp.body)
@@ -83,10 +84,10 @@ func TestValidateRejections(t *testing.T) {
 	up := newUpstream(t)
 	loadCaddyfile(t, validateSite(up, "require_owner"))
 
-	owner := with(roomClaims("hello"), map[string]any{"o": true})
-	valid := signToken(testKey, hs256Header, owner)
+	owner := casetable.With(roomClaims("hello"), map[string]any{"o": true})
+	valid := casetable.Sign(testKey, casetable.HS256Header, owner)
 	tampered := valid[:len(valid)-4] + "AAAA"
-	otherPayload := signToken(testKey, hs256Header, with(owner, map[string]any{"r": "other"}))
+	otherPayload := casetable.Sign(testKey, casetable.HS256Header, casetable.With(owner, map[string]any{"r": "other"}))
 	parts := strings.Split(valid, ".")
 	swapped := parts[0] + "." + strings.Split(otherPayload, ".")[1] + "." + parts[2]
 	now := time.Now().Unix()
@@ -99,13 +100,13 @@ func TestValidateRejections(t *testing.T) {
 	}{
 		{"tampered signature", []string{bearer(tampered)}, 401, `error="invalid_token"`},
 		{"payload from another token", []string{bearer(swapped)}, 401, `error="invalid_token"`},
-		{"expired", []string{bearer(signToken(testKey, hs256Header, with(owner, map[string]any{"iat": now - 3600, "exp": now - 600})))}, 401, `error="invalid_token"`},
+		{"expired", []string{bearer(casetable.Sign(testKey, casetable.HS256Header, casetable.With(owner, map[string]any{"iat": now - 3600, "exp": now - 600})))}, 401, `error="invalid_token"`},
 		{"missing", nil, 401, "Bearer"},
-		{"signed with another key", []string{bearer(signToken("another-key", hs256Header, owner))}, 401, `error="invalid_token"`},
-		{"wrong room", []string{bearer(signToken(testKey, hs256Header, with(owner, map[string]any{"r": "other"})))}, 403, `error="insufficient_scope"`},
+		{"signed with another key", []string{bearer(casetable.Sign("another-key", casetable.HS256Header, owner))}, 401, `error="invalid_token"`},
+		{"wrong room", []string{bearer(casetable.Sign(testKey, casetable.HS256Header, casetable.With(owner, map[string]any{"r": "other"})))}, 403, `error="insufficient_scope"`},
 		{"not owner", []string{bearer(roomToken("hello"))}, 403, `error="insufficient_scope"`},
-		{"no room claim", []string{bearer(signToken(testKey, hs256Header, with(owner, map[string]any{"r": nil})))}, 403, `error="insufficient_scope"`},
-		{"no exp claim", []string{bearer(signToken(testKey, hs256Header, with(owner, map[string]any{"exp": nil})))}, 401, `error="invalid_token"`},
+		{"no room claim", []string{bearer(casetable.Sign(testKey, casetable.HS256Header, casetable.With(owner, map[string]any{"r": nil})))}, 403, `error="insufficient_scope"`},
+		{"no exp claim", []string{bearer(casetable.Sign(testKey, casetable.HS256Header, casetable.With(owner, map[string]any{"exp": nil})))}, 401, `error="invalid_token"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,8 +213,8 @@ func TestValidateRoomFromHeaderAndQuery(t *testing.T) {
 		{"query repeated", "/by-query?room=hello&room=other", []string{bearer(token)}, 403},
 		{"query missing", "/by-query", []string{bearer(token)}, 403},
 		{"caddy placeholder differs", "/by-placeholder", []string{bearer(token)}, 403},
-		{"caddy placeholder matches", "/by-placeholder", []string{bearer(signToken(testKey, hs256Header, with(roomClaims(""), map[string]any{"r": "127.0.0.1"})))}, 200},
-		{"roomless token allowed", "/by-placeholder", []string{bearer(signToken(testKey, hs256Header, with(roomClaims(""), map[string]any{"r": nil})))}, 200},
+		{"caddy placeholder matches", "/by-placeholder", []string{bearer(casetable.Sign(testKey, casetable.HS256Header, casetable.With(roomClaims(""), map[string]any{"r": "127.0.0.1"})))}, 200},
+		{"roomless token allowed", "/by-placeholder", []string{bearer(casetable.Sign(testKey, casetable.HS256Header, casetable.With(roomClaims(""), map[string]any{"r": nil})))}, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,7 +239,7 @@ func TestValidateClientTextIsNotExpanded(t *testing.T) {
 
 	// A room name that is a placeholder must be compared as text: the
 	// client's header is never expanded, so {system.hostname} stays as it is.
-	token := signToken(testKey, hs256Header, with(roomClaims(""), map[string]any{"r": "{system.hostname}"}))
+	token := casetable.Sign(testKey, casetable.HS256Header, casetable.With(roomClaims(""), map[string]any{"r": "{system.hostname}"}))
 	if resp := get(t, "/", bearer(token), "X-Room: {system.hostname}"); resp.status != http.StatusOK {
 		t.Errorf("status = %d, expected 200 for a literal room name", resp.status)
 	}
@@ -291,15 +292,15 @@ func TestValidatePolicyOptions(t *testing.T) {
 		status int
 	}{
 		{"lifetime within", "/lifetime", base, 200},
-		{"lifetime over", "/lifetime", with(base, map[string]any{"exp": now + 7200}), 401},
-		{"missing exp allowed", "/no-exp", with(base, map[string]any{"exp": nil}), 200},
-		{"expired 10s ago without leeway", "/no-leeway", with(base, map[string]any{"exp": now - 10}), 401},
-		{"permissions granted", "/screen", with(base, map[string]any{"p": map[string]any{"hp": true, "cs": "v,sv"}}), 200},
-		{"permission missing", "/screen", with(base, map[string]any{"p": map[string]any{"hp": true, "cs": "v"}}), 403},
+		{"lifetime over", "/lifetime", casetable.With(base, map[string]any{"exp": now + 7200}), 401},
+		{"missing exp allowed", "/no-exp", casetable.With(base, map[string]any{"exp": nil}), 200},
+		{"expired 10s ago without leeway", "/no-leeway", casetable.With(base, map[string]any{"exp": now - 10}), 401},
+		{"permissions granted", "/screen", casetable.With(base, map[string]any{"p": map[string]any{"hp": true, "cs": "v,sv"}}), 200},
+		{"permission missing", "/screen", casetable.With(base, map[string]any{"p": map[string]any{"hp": true, "cs": "v"}}), 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := get(t, tt.path, bearer(signToken(testKey, hs256Header, tt.claims)))
+			resp := get(t, tt.path, bearer(casetable.Sign(testKey, casetable.HS256Header, tt.claims)))
 			if resp.status != tt.status {
 				t.Errorf("status = %d, expected %d; WWW-Authenticate %q", resp.status, tt.status, resp.header.Get("WWW-Authenticate"))
 			}
@@ -307,7 +308,7 @@ func TestValidatePolicyOptions(t *testing.T) {
 	}
 
 	// with the default leeway of 30s, a token expired 10s ago still passes
-	if resp := get(t, "/lifetime", bearer(signToken(testKey, hs256Header, with(base, map[string]any{"exp": now - 10})))); resp.status != http.StatusOK {
+	if resp := get(t, "/lifetime", bearer(casetable.Sign(testKey, casetable.HS256Header, casetable.With(base, map[string]any{"exp": now - 10})))); resp.status != http.StatusOK {
 		t.Errorf("default leeway: status = %d, expected 200", resp.status)
 	}
 }
