@@ -15,9 +15,9 @@ import (
 // verdict is wanted, such as for a room that was deleted. A failing or
 // rate-limiting API rejects requests with 503; nothing passes unchecked.
 type DailyAPI struct {
-	// The base URL of the API. Plain http sends the key and the tokens
-	// unencrypted, so use it only on loopback, as for a test server.
-	// Default: https://api.daily.co/v1
+	// The base URL of the API. Plain http is accepted only for a loopback
+	// host, such as a test server, because every call carries the API key
+	// and a token. Default: https://api.daily.co/v1
 	BaseURL string `json:"base_url,omitempty"`
 
 	// The time limit of each call, connecting and reading the response

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -180,6 +181,9 @@ func parseBaseURL(raw string) (string, error) {
 	if u.Host == "" {
 		return "", fmt.Errorf("base URL %q has no host", raw)
 	}
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		return "", fmt.Errorf("base URL %q uses http with a host other than loopback: use https, because each call carries the API key and a token", raw)
+	}
 	if u.User != nil {
 		return "", fmt.Errorf("base URL %q must not contain user information: the API key is sent in the Authorization header", u.Redacted())
 	}
@@ -187,6 +191,15 @@ func parseBaseURL(raw string) (string, error) {
 		return "", fmt.Errorf("base URL %q must not have a query or fragment", raw)
 	}
 	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// isLoopbackHost reports whether host is localhost or a loopback IP address.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // BaseURL returns the base URL calls go to, without a trailing slash.

@@ -688,6 +688,8 @@ func TestNewRESTClientConfigErrors(t *testing.T) {
 		{"key with space", tokencore.RESTConfig{APIKey: "abc def"}, "API key has a space"},
 		{"ftp base URL", tokencore.RESTConfig{APIKey: "k", BaseURL: "ftp://api.example"}, "scheme must be https or http"},
 		{"relative base URL", tokencore.RESTConfig{APIKey: "k", BaseURL: "/v1"}, "scheme must be https or http"},
+		{"plain http to another host", tokencore.RESTConfig{APIKey: "k", BaseURL: "http://api.daily.co/v1"}, "uses http with a host other than loopback"},
+		{"plain http to a private address", tokencore.RESTConfig{APIKey: "k", BaseURL: "http://10.0.0.1/v1"}, "uses http with a host other than loopback"},
 		{"base URL with query", tokencore.RESTConfig{APIKey: "k", BaseURL: "https://api.daily.co/v1?x=1"}, "must not have a query"},
 		{"base URL with user", tokencore.RESTConfig{APIKey: "k", BaseURL: "https://me:pw@api.daily.co/v1"}, "must not contain user information"},
 		{"negative timeout", tokencore.RESTConfig{APIKey: "k", Timeout: -time.Second}, "timeout -1s is negative"},

@@ -2,9 +2,6 @@ package traefikplugin
 
 import (
 	"fmt"
-	"net"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/dailytoken/dailytoken/tokencore"
@@ -56,31 +53,13 @@ func (c *Config) restClient(keys [][]byte) (*tokencore.RESTClient, error) {
 }
 
 // checkBaseURL checks dailyApiBaseUrl. The core checks the URL together
-// with the key when it builds the client. Checking the URL alone first, with
-// a stand-in key, lets an error name the option. In addition, plain http is
-// allowed only to a loopback host, because elsewhere it would send the API
-// key and the tokens across the network unencrypted.
+// with the key when it builds the client; checking the URL alone first, with
+// a stand-in key, lets an error name the option.
 func checkBaseURL(raw string) error {
 	if _, err := tokencore.NewRESTClient(tokencore.RESTConfig{APIKey: urlCheckKey, BaseURL: raw}); err != nil {
 		return fmt.Errorf("dailyApiBaseUrl: %v", err)
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("dailyApiBaseUrl %q is not a URL: %v", raw, err)
-	}
-	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
-		return fmt.Errorf("dailyApiBaseUrl %q uses http with a host other than loopback: use https, because each call carries the API key and a token", raw)
-	}
 	return nil
-}
-
-// isLoopbackHost reports whether host is localhost or a loopback IP address.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // introspectorConfig translates the cache options of a validating
