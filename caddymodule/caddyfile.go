@@ -41,7 +41,7 @@ func init() {
 //	    # validate (the default)
 //	    sources <bearer|header:Name|query:name|cookie:name>...
 //	    leeway <duration>
-//	    max_lifetime <duration>
+//	    max_lifetime <duration>|off
 //	    allow_missing_exp
 //	    room <value>
 //	    allow_roomless
@@ -155,6 +155,13 @@ func parseValidatorOption(d *caddyfile.Dispenser, opts *ValidatorOptions) (known
 		leeway, err = parseDuration(d)
 		opts.Leeway = &leeway
 	case "max_lifetime":
+		if d.CountRemainingArgs() == 1 && d.NextArg() {
+			if d.Val() == "off" {
+				opts.MaxLifetime = -1
+				break
+			}
+			d.Prev()
+		}
 		opts.MaxLifetime, err = parseDuration(d)
 	case "allow_missing_exp":
 		opts.AllowMissingExp, err = true, parseFlag(d)

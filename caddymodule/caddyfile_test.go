@@ -61,6 +61,10 @@ func TestCaddyfileSubdirectivesToJSON(t *testing.T) {
 			leeway 10s
 			max_lifetime 1d
 		}`, `{"keys": ["k"], "leeway": 10000000000, "max_lifetime": 86400000000000}`},
+		{"no lifetime limit", `daily_token {
+			keys k
+			max_lifetime off
+		}`, `{"keys": ["k"], "max_lifetime": -1}`},
 		{"zero leeway", `daily_token {
 			keys k
 			leeway 0

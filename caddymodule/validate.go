@@ -28,7 +28,9 @@ type ValidatorOptions struct {
 
 	// The maximum validity period of a token, from iat to exp and from now
 	// to exp. A token cannot be revoked before its exp, so a short limit
-	// bounds the damage of a leaked one. Default: no limit
+	// bounds the damage of a leaked one. A negative value, written "off" in
+	// the Caddyfile, removes the limit. Tokens without exp, accepted only
+	// with allow_missing_exp, are not limited. Default: 24h
 	MaxLifetime caddy.Duration `json:"max_lifetime,omitempty"`
 
 	// Accept tokens without an exp claim. Daily treats such a token as valid
@@ -166,9 +168,6 @@ func (o *ValidatorOptions) validatorConfig(keys [][]byte) (tokencore.ValidatorCo
 		if cfg.Policy.Leeway == 0 {
 			cfg.Policy.Leeway = -1
 		}
-	}
-	if o.MaxLifetime < 0 {
-		return cfg, fmt.Errorf("max_lifetime: %s is negative", time.Duration(o.MaxLifetime))
 	}
 	if o.MaxTokenSize < 0 {
 		return cfg, fmt.Errorf("max_token_size: %d is negative", o.MaxTokenSize)

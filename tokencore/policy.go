@@ -4,6 +4,11 @@ import (
 	"time"
 )
 
+// DefaultMaxLifetime is the longest validity a Validator accepts unless
+// configured. A token cannot be revoked before its exp, so a limit bounds
+// the harm of a leaked token; Daily's own advice is a short exp.
+const DefaultMaxLifetime = 24 * time.Hour
+
 // DefaultLeeway is the clock skew allowed on exp, nbf and iat unless
 // configured. It absorbs the skew between the minting server and this proxy
 // without extending a short-lived token by much.
@@ -21,7 +26,8 @@ type Policy struct {
 	AllowMissingExp bool
 
 	// MaxLifetime, if positive, rejects a token valid for longer than this:
-	// from iat to exp, and from now to exp.
+	// from iat to exp, and from now to exp. A token without exp, accepted
+	// only with AllowMissingExp, is not limited.
 	MaxLifetime time.Duration
 
 	// AllowRoomless accepts a token without a room name (r) on a route that
@@ -60,10 +66,19 @@ func (p *Policy) Check(c *Claims, now time.Time, expectedRoom string) error {
 // and string comparisons can make, without a call, because under Yaegi every
 // call is costly. When it returns false, Check decides and gives the reason.
 func (p *Policy) allows(verified *verifiedToken, now int64, expectedRoom string) bool {
-	if p.MaxLifetime > 0 || len(p.RequiredPermissions) > 0 {
+	if len(p.RequiredPermissions) > 0 {
 		return false
 	}
 	leeway := int64(p.Leeway)
+	if p.MaxLifetime > 0 && verified.expires != 0 {
+		limit := int64(p.MaxLifetime)
+		if verified.issuedAt != 0 && verified.expires-verified.issuedAt > limit {
+			return false
+		}
+		if verified.expires-now > limit+leeway {
+			return false
+		}
+	}
 	c := verified.claims
 	if verified.expires == 0 && !p.AllowMissingExp {
 		return false
@@ -105,10 +120,7 @@ func (p *Policy) checkTimes(c *Claims, now time.Time) error {
 		return errorf(ErrIssuedInFuture, "token was issued at %s, in the future (leeway %s)", formatTime(c.Iat), p.Leeway)
 	}
 
-	if p.MaxLifetime > 0 {
-		if c.Exp.IsZero() {
-			return errorf(ErrLifetimeTooLong, "token has no exp claim, and this route limits lifetime to %s", p.MaxLifetime)
-		}
+	if p.MaxLifetime > 0 && !c.Exp.IsZero() {
 		if !c.Iat.IsZero() && c.Exp.Sub(c.Iat) > p.MaxLifetime {
 			return errorf(ErrLifetimeTooLong, "token lifetime %s exceeds the maximum of %s", c.Exp.Sub(c.Iat), p.MaxLifetime)
 		}

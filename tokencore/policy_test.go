@@ -2,6 +2,8 @@ package tokencore
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -169,14 +171,66 @@ func TestPolicyMaxLifetime(t *testing.T) {
 	}
 }
 
+// TestPolicyMaxLifetimeWithoutExp shows that AllowMissingExp, the explicit
+// relaxation, wins over a lifetime limit, which cannot apply without exp.
 func TestPolicyMaxLifetimeWithoutExp(t *testing.T) {
 	c := validClaims()
 	c.Exp = time.Time{}
-	p := &Policy{Leeway: DefaultLeeway, AllowMissingExp: true, MaxLifetime: time.Hour}
 
-	err := p.Check(c, testNow, "")
-	wantKind(t, err, ErrLifetimeTooLong)
-	wantDescription(t, err, "no exp claim", "1h0m0s")
+	allowed := &Policy{Leeway: DefaultLeeway, AllowMissingExp: true, MaxLifetime: time.Hour}
+	if err := allowed.Check(c, testNow, ""); err != nil {
+		t.Errorf("with AllowMissingExp: expected no error, got %v", err)
+	}
+
+	strict := &Policy{Leeway: DefaultLeeway, MaxLifetime: time.Hour}
+	wantKind(t, strict.Check(c, testNow, ""), ErrMissingExpiry)
+}
+
+func TestValidatorDefaultMaxLifetime(t *testing.T) {
+	now := testNow
+	sign := func(lifetime time.Duration) string {
+		c := validClaims()
+		c.Iat = now
+		c.Exp = now.Add(lifetime)
+		payload, err := c.Payload()
+		if err != nil {
+			t.Fatal(err)
+		}
+		codec, err := NewCodec([][]byte{testKey}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return codec.Sign(payload)
+	}
+	cases := []struct {
+		name        string
+		maxLifetime time.Duration
+		lifetime    time.Duration
+		want        *Error
+	}{
+		{"default accepts a day", 0, DefaultMaxLifetime, nil},
+		{"default rejects a day and a minute", 0, DefaultMaxLifetime + time.Minute, ErrLifetimeTooLong},
+		{"negative removes the limit", -1, 365 * 24 * time.Hour, nil},
+		{"configured limit", time.Hour, 2 * time.Hour, ErrLifetimeTooLong},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := NewValidator(ValidatorConfig{Keys: [][]byte{testKey}, Policy: Policy{MaxLifetime: tc.maxLifetime}, Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.Header.Set("Authorization", "Bearer "+sign(tc.lifetime))
+			_, err = v.Authorize(r, nil)
+			if tc.want == nil {
+				if err != nil {
+					t.Errorf("Authorize: expected no error, got %v", err)
+				}
+				return
+			}
+			wantKind(t, err, tc.want)
+		})
+	}
 }
 
 func TestPolicyExpectedRoom(t *testing.T) {

@@ -39,7 +39,8 @@ type ValidatorConfig struct {
 	Sources []string
 
 	// Policy is applied to every verified token. A zero Leeway means
-	// DefaultLeeway; a negative one means none.
+	// DefaultLeeway and a negative one none; a zero MaxLifetime means
+	// DefaultMaxLifetime and a negative one no limit.
 	Policy Policy
 
 	// Room, if set, is the room the request must be for, in RequestValue
@@ -97,8 +98,11 @@ func NewValidator(cfg ValidatorConfig) (*Validator, error) {
 	if v.policy.Leeway < 0 {
 		v.policy.Leeway = 0
 	}
+	if v.policy.MaxLifetime == 0 {
+		v.policy.MaxLifetime = DefaultMaxLifetime
+	}
 	if v.policy.MaxLifetime < 0 {
-		return nil, fmt.Errorf("maximum lifetime %s is negative", v.policy.MaxLifetime)
+		v.policy.MaxLifetime = 0
 	}
 
 	// verifier

@@ -337,7 +337,6 @@ func TestNewValidatorRejectsBadConfig(t *testing.T) {
 		{"no keys", ValidatorConfig{}, "no key configured"},
 		{"empty key", ValidatorConfig{Keys: [][]byte{testKey, {}}}, "key 2 of 2 is empty"},
 		{"negative size limit", ValidatorConfig{Keys: [][]byte{testKey}, MaxTokenSize: -1}, "negative"},
-		{"negative maximum lifetime", ValidatorConfig{Keys: [][]byte{testKey}, Policy: Policy{MaxLifetime: -time.Minute}}, "maximum lifetime -1m0s is negative"},
 		{"unknown source", ValidatorConfig{Keys: [][]byte{testKey}, Sources: []string{"form:t"}}, `token source "form:t"`},
 		{"bad room placeholder", ValidatorConfig{Keys: [][]byte{testKey}, Room: "{path.x}"}, "room:"},
 		{"unknown room placeholder", ValidatorConfig{Keys: [][]byte{testKey}, Room: "{http.request.host}"}, "unknown placeholder"},

@@ -58,9 +58,9 @@ type Config struct {
 	// "0s" allows none. Default: 30s.
 	Leeway string `json:"leeway,omitempty"`
 
-	// MaxLifetime, if set, rejects a token valid for longer than this, from
-	// iat to exp and from now to exp, and a token without exp. Default: no
-	// limit beyond the token's own exp.
+	// MaxLifetime rejects a token valid for longer than this, from iat to
+	// exp and from now to exp. "off" removes the limit. Tokens without exp,
+	// accepted only with allowMissingExp, are not limited. Default: 24h.
 	MaxLifetime string `json:"maxLifetime,omitempty"`
 
 	// AllowMissingExp accepts tokens without an exp claim. Daily treats such

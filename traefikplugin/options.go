@@ -54,9 +54,17 @@ func (c *Config) validatorConfig(keys [][]byte) (tokencore.ValidatorConfig, erro
 		leeway = -1
 	}
 	cfg.Policy.Leeway = leeway
-	cfg.Policy.MaxLifetime, err = parseDuration("maxLifetime", c.MaxLifetime, 0)
-	if err != nil {
-		return cfg, err
+	// The core reads zero as its default and a negative limit as none.
+	if c.MaxLifetime == "off" {
+		cfg.Policy.MaxLifetime = -1
+	} else {
+		cfg.Policy.MaxLifetime, err = parseDuration("maxLifetime", c.MaxLifetime, 0)
+		if err != nil {
+			return cfg, err
+		}
+		if c.MaxLifetime != "" && cfg.Policy.MaxLifetime == 0 {
+			return cfg, fmt.Errorf("maxLifetime %q is zero: set a positive duration, or off for no limit", c.MaxLifetime)
+		}
 	}
 
 	// token sources

@@ -178,10 +178,14 @@ func TestCoreUnderYaegi(t *testing.T) {
 			func() *http.Request {
 				return request("/rooms/standup?a=1&t="+valid+"&b=%20", "Authorization: Basic dXNlcjpwYXNz", "Authorization: bearer   "+valid, "Cookie: s=1; tok ="+valid, "X-Tok: "+valid)
 			},
-			func() *http.Request { return request("/rooms/standup", "Authorization: Bearer "+valid, "Authorization: Bearer other") },
+			func() *http.Request {
+				return request("/rooms/standup", "Authorization: Bearer "+valid, "Authorization: Bearer other")
+			},
 			func() *http.Request { return request("/rooms/standup", "Authorization: Bearer:"+valid) },
 			func() *http.Request { return request("/rooms/standup?t=" + strings.Repeat("a", 64*1024)) },
-			func() *http.Request { return request("/rooms/standup", "Authorization: Bearer "+strings.Repeat("a", 100*1024)) },
+			func() *http.Request {
+				return request("/rooms/standup", "Authorization: Bearer "+strings.Repeat("a", 100*1024))
+			},
 		}
 		wantStatus := []int{200, 401, 401, 401, 401}
 		for n, newRequest := range requests {

@@ -70,6 +70,7 @@ func configErrorCases(t *testing.T) []struct {
 		{"leeway in words", validate(map[string]any{"leeway": "5 minutes"}), []string{`leeway "5 minutes" is not a duration`}},
 		{"leeway without unit", validate(map[string]any{"leeway": 30}), []string{`leeway "30" is not a duration`, "missing unit"}},
 		{"negative max lifetime", validate(map[string]any{"maxLifetime": "-1h"}), []string{`maxLifetime "-1h" is negative`}},
+		{"zero max lifetime", validate(map[string]any{"maxLifetime": "0s"}), []string{`maxLifetime "0s" is zero`, "off"}},
 		{"zero lifetime", mint(map[string]any{"lifetime": "0s"}), []string{`lifetime "0s" must be positive`}},
 		{"bad lifetime", mint(map[string]any{"lifetime": "1 hour"}), []string{`lifetime "1 hour" is not a duration`}},
 		{"unknown source", validate(map[string]any{"sources": []any{"bearer", "form:t"}}), []string{"sources[1]", `unknown kind "form"`}},
