@@ -70,9 +70,9 @@ func (p *Policy) allows(verified *verifiedToken, now int64, expectedRoom string)
 		return false
 	}
 	leeway := int64(p.Leeway)
-	if p.MaxLifetime > 0 && verified.expires != 0 {
+	if p.MaxLifetime > 0 && verified.hasExpires {
 		limit := int64(p.MaxLifetime)
-		if verified.issuedAt != 0 && verified.expires-verified.issuedAt > limit {
+		if verified.hasIssuedAt && verified.expires-verified.issuedAt > limit {
 			return false
 		}
 		if verified.expires-now > limit+leeway {
@@ -80,16 +80,16 @@ func (p *Policy) allows(verified *verifiedToken, now int64, expectedRoom string)
 		}
 	}
 	c := verified.claims
-	if verified.expires == 0 && !p.AllowMissingExp {
+	if !verified.hasExpires && !p.AllowMissingExp {
 		return false
 	}
-	if verified.expires != 0 && now >= verified.expires+leeway {
+	if verified.hasExpires && now >= verified.expires+leeway {
 		return false
 	}
-	if verified.notBefore != 0 && now+leeway < verified.notBefore {
+	if verified.hasNotBefore && now+leeway < verified.notBefore {
 		return false
 	}
-	if verified.issuedAt != 0 && now+leeway < verified.issuedAt {
+	if verified.hasIssuedAt && now+leeway < verified.issuedAt {
 		return false
 	}
 	if p.DomainID != "" && c.DomainID != p.DomainID {

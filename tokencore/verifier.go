@@ -38,8 +38,12 @@ type verifiedToken struct {
 	payload     []byte
 	fingerprint string
 
-	expires, notBefore, issuedAt int64 // Unix nanoseconds; 0 when absent
-	headerValues                 []string
+	// The time claims in Unix nanoseconds, and whether each is present: a
+	// claim of 0 seconds, the Unix epoch, is 0 here too.
+	expires, notBefore, issuedAt          int64
+	hasExpires, hasNotBefore, hasIssuedAt bool
+
+	headerValues []string
 }
 
 // NewLocalVerifier returns a LocalVerifier for codec with the default cache.
@@ -95,11 +99,15 @@ func newVerifiedToken(token string, claims *Claims, payload []byte) (*verifiedTo
 		expires:      unixNano(claims.Exp),
 		notBefore:    unixNano(claims.Nbf),
 		issuedAt:     unixNano(claims.Iat),
+		hasExpires:   !claims.Exp.IsZero(),
+		hasNotBefore: !claims.Nbf.IsZero(),
+		hasIssuedAt:  !claims.Iat.IsZero(),
 		headerValues: values,
 	}, nil
 }
 
-// unixNano returns t in Unix nanoseconds, or 0 for the zero time. Time claims
+// unixNano returns t in Unix nanoseconds, or 0 for the zero time, which is
+// also the value of the Unix epoch. Time claims
 // are limited to the years 1 to 9999; those outside the range of int64
 // nanoseconds (before 1678 or after 2262) are clamped, which keeps every
 // comparison with a present-day time correct.
