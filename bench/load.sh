@@ -298,10 +298,10 @@ for round in $(seq "$rounds"); do
 		printf '%-6s %-9s %12.0f %8s %10.3f %10.3f %11s %8s %9s\n' \
 			"$round" "$route" "$rps" "$throughput_ratio" "$p50" "$p99" "$cpu" "$cpu_ratio" "$others"
 		throughput_ratios[$route]+="$throughput_ratio "
+		cpu_ratios[$route]+="$cpu_ratio "
 		if [[ "$others" -gt 5 ]]; then
 			disturbed=$((disturbed + 1))
 		fi
-		cpu_ratios[$route]+="$cpu_ratio "
 	done
 done
 
