@@ -71,6 +71,9 @@ func (p *Policy) allows(verified *verifiedToken, now int64, expectedRoom string)
 	}
 	leeway := int64(p.Leeway)
 	if p.MaxLifetime > 0 && verified.hasExpires {
+		if verified.expires == clampedFuture || (verified.hasIssuedAt && verified.issuedAt == clampedPast) {
+			return false
+		}
 		limit := int64(p.MaxLifetime)
 		if verified.hasIssuedAt && verified.expires-verified.issuedAt > limit {
 			return false

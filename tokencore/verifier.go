@@ -117,13 +117,21 @@ func unixNano(t time.Time) int64 {
 	}
 	seconds := t.Unix()
 	if seconds > math.MaxInt64/int64(time.Second)-1 {
-		return math.MaxInt64 / 2
+		return clampedFuture
 	}
 	if seconds < math.MinInt64/int64(time.Second)+1 {
-		return math.MinInt64 / 2
+		return clampedPast
 	}
 	return t.UnixNano()
 }
+
+// clampedFuture and clampedPast are what unixNano returns for times after
+// 2262 and before 1678. They keep a comparison with the present correct, but
+// not a difference, such as a lifetime.
+const (
+	clampedFuture = math.MaxInt64 / 2
+	clampedPast   = math.MinInt64 / 2
+)
 
 func (l *LocalVerifier) lookup(token string) *verifiedToken {
 	if l.CacheSize < 0 {
