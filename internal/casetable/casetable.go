@@ -140,7 +140,12 @@ type TokenExpect struct {
 
 // Case is one request to one configured route.
 type Case struct {
-	Name   string
+	Name string
+
+	// Kind groups the hostile cases by the kind of input they send, such as
+	// KindSegments; it is empty for the other cases.
+	Kind string
+
 	Config Config
 
 	// Request builds the request at time now, which tokens use for their
@@ -150,15 +155,24 @@ type Case struct {
 	Expect Expect
 }
 
-// Cases returns every case: the validation cases, then the minting cases.
+// Cases returns every case: the validation cases, the hostile cases, then
+// the minting cases.
 func Cases() []Case {
 	cases := validateCases()
+	cases = append(cases, hostileCases()...)
 	return append(cases, mintCases()...)
 }
 
-// ValidateCases returns the cases of validating routes.
+// ValidateCases returns the cases of validating routes, without the hostile
+// cases.
 func ValidateCases() []Case {
 	return validateCases()
+}
+
+// HostileCases returns the cases that send malformed, ambiguous or
+// injecting input to validating routes.
+func HostileCases() []Case {
+	return hostileCases()
 }
 
 // MintCases returns the cases of minting routes.

@@ -29,7 +29,10 @@ type UpstreamRequest struct {
 }
 
 // Check compares o with the case's expectation and returns the minted token,
-// if the case expects one, and a sentence for each difference.
+// if the case expects one, and a sentence for each difference. On a
+// validating route it also checks what every case must meet: the response
+// repeats no token of the request, the upstream gets no client header under
+// the claim header prefix, and with stripping on no token.
 func (c Case) Check(request Request, o Observation) (minted string, problems []string) {
 	e := c.Expect
 	report := func(format string, args ...any) {
@@ -53,6 +56,9 @@ func (c Case) Check(request Request, o Observation) (minted string, problems []s
 	}
 
 	// the upstream
+	if c.Config.Mode == "validate" {
+		problems = append(problems, checkNoEcho(c.Config, request, o)...)
+	}
 	if !e.Upstream {
 		if o.Upstream != nil {
 			report("upstream was called, expected no call")
@@ -63,8 +69,17 @@ func (c Case) Check(request Request, o Observation) (minted string, problems []s
 		report("upstream was not called")
 		return minted, problems
 	}
+	if c.Config.Mode == "validate" {
+		problems = append(problems, checkClaimHeaders(c.Config, o.Upstream)...)
+		if c.Config.StripToken {
+			problems = append(problems, checkStripped(request, o.Upstream)...)
+		}
+	}
 	for name, value := range e.Headers {
 		value = strings.ReplaceAll(value, "{token}", request.Token)
+		if strings.Contains(value, "{payload}") {
+			value = strings.ReplaceAll(value, "{payload}", compactPayload(request.Token))
+		}
 		got := o.Upstream.Header.Values(name)
 		if len(got) != 1 || got[0] != value {
 			report("upstream header %s = %q, expected [%.80q]", name, truncateAll(got), value)
