@@ -306,7 +306,7 @@ func flagClaimValue(value string) any {
 func decodeUnverified(token string) (header, payload []byte, err error) {
 	segments := strings.Split(token, ".")
 	if len(segments) != 3 {
-		return nil, nil, fmt.Errorf("the token has %d segments, expected 3", len(segments))
+		return nil, nil, fmt.Errorf("the token has %d dot-separated parts, expected 3 (header.payload.signature)", len(segments))
 	}
 	header, err = base64.RawURLEncoding.DecodeString(segments[0])
 	if err != nil {

@@ -132,7 +132,7 @@ func TestCommandInspectShowsUncheckedClaims(t *testing.T) {
 		})
 	}
 
-	if _, err := runCommand(t, newInspectCommand(), "", "not-a-token"); err == nil || !strings.Contains(err.Error(), "1 segments, expected 3") {
+	if _, err := runCommand(t, newInspectCommand(), "", "not-a-token"); err == nil || !strings.Contains(err.Error(), "1 dot-separated parts, expected 3") {
 		t.Errorf("inspect of a malformed token: error = %v, expected the segment count", err)
 	}
 }

@@ -3,6 +3,7 @@ package tokencore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/textproto"
@@ -170,7 +171,8 @@ func NewMinter(cfg MinterConfig) (*Minter, error) {
 			continue
 		}
 		if err := m.base.set(field.spec, field.fixed, field.spec.property); err != nil {
-			return nil, fmt.Errorf("claim %s: %s", field.spec.property, describe(err))
+			// The message names the claim already.
+			return nil, errors.New(describe(err))
 		}
 		m.fixedJSON = appendMember(m.fixedJSON, field.spec.claim, field.fixed)
 	}
@@ -225,7 +227,7 @@ func compileField(name string, value any, lenient bool) (templateField, error) {
 		}
 		raw, err := stringToJSON(spec, s, name)
 		if err != nil {
-			return templateField{}, fmt.Errorf("claim %s: %s", name, describe(err))
+			return templateField{}, errors.New(describe(err))
 		}
 		field.fixed = raw
 		return field, nil
@@ -249,7 +251,7 @@ func compileField(name string, value any, lenient bool) (templateField, error) {
 		// Templates use the long form that Daily's REST API documents.
 		p, err := decodeLongPermissions(field.fixed, name)
 		if err != nil {
-			return templateField{}, fmt.Errorf("claim %s: %s", name, describe(err))
+			return templateField{}, errors.New(describe(err))
 		}
 		field.fixed, _ = json.Marshal(p.shortForm())
 	}
