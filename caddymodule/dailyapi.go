@@ -38,11 +38,12 @@ type DailyAPI struct {
 
 	// Validate only: how long a token Daily confirmed is trusted without
 	// another call, at most until its exp. It bounds how long a token keeps
-	// working here after Daily stops accepting it. Default: 1m
+	// working here after Daily stops accepting it. A negative value turns
+	// this cache off. Default: 1m
 	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
 
 	// Validate only: how long a token Daily rejected is rejected without
-	// another call. Default: 10s
+	// another call. A negative value turns this cache off. Default: 10s
 	NegativeCacheTTL caddy.Duration `json:"negative_cache_ttl,omitempty"`
 }
 
