@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -69,9 +70,12 @@ type ValidatorConfig struct {
 // token, verifies it, applies the policy, and prepares the request for the
 // upstream. A Validator is safe for concurrent use.
 type Validator struct {
-	extractor      *Extractor
-	verifier       TokenVerifier
-	local          *LocalVerifier // verifier, when it is local: its cache also holds per-token work
+	extractor *Extractor
+	verifier  TokenVerifier
+	local     *LocalVerifier // verifier, when it is local: its cache also holds per-token work
+
+	preparedMu     sync.Mutex
+	prepared       map[*Claims]*verifiedToken // per-token work for other verifiers; see prepare
 	policy         Policy
 	room           *RequestValue
 	headers        *ClaimHeaders
@@ -174,25 +178,21 @@ func (v *Validator) Authorize(r *http.Request, expand func(string) string) (*Res
 		return nil, err
 	}
 	var verified *verifiedToken
-	var claims *Claims
-	var payload []byte
 	if v.local != nil {
 		verified, err = v.local.verify(extraction.Token)
-		if err == nil {
-			claims, payload = verified.claims, verified.payload
-		}
 	} else {
+		var claims *Claims
+		var payload []byte
 		claims, payload, err = v.verifier.VerifyToken(r.Context(), extraction.Token)
+		if err == nil {
+			verified, err = v.prepare(extraction.Token, claims, payload)
+		}
 	}
 	if err != nil {
 		return &Result{Fingerprint: Fingerprint(extraction.Token)}, err
 	}
-	result := &Result{}
-	if verified != nil {
-		result.Fingerprint = verified.fingerprint
-	} else {
-		result.Fingerprint = Fingerprint(extraction.Token)
-	}
+	claims := verified.claims
+	result := &Result{Fingerprint: verified.fingerprint}
 
 	// apply the policy
 	expectedRoom := ""
@@ -209,7 +209,7 @@ func (v *Validator) Authorize(r *http.Request, expand func(string) string) (*Res
 		}
 	}
 	now := v.now()
-	if verified == nil || !v.policy.allows(verified, now.UnixNano(), expectedRoom) {
+	if !v.policy.allows(verified, now.UnixNano(), expectedRoom) {
 		if err := v.policy.Check(claims, now, expectedRoom); err != nil {
 			return result, err
 		}
@@ -217,15 +217,36 @@ func (v *Validator) Authorize(r *http.Request, expand func(string) string) (*Res
 	result.Claims = claims
 
 	// prepare the request for the upstream
-	if verified != nil {
-		v.headers.setValues(r.Header, verified.headerValues)
-	} else if err := v.headers.Set(r.Header, claims, payload); err != nil {
-		return result, err
-	}
+	v.headers.setValues(r.Header, verified.headerValues)
 	if v.stripToken {
 		v.extractor.Strip(r, extraction)
 	}
 	return result, nil
+}
+
+// prepare returns the per-token work for claims from a verifier other than
+// the local one. Such a verifier's cache returns the same *Claims for the
+// same token, so the work is kept by claims pointer, bounded like the local
+// verifier's cache and cleared whole when full.
+func (v *Validator) prepare(token string, claims *Claims, payload []byte) (*verifiedToken, error) {
+	v.preparedMu.Lock()
+	verified := v.prepared[claims]
+	v.preparedMu.Unlock()
+	if verified != nil {
+		return verified, nil
+	}
+
+	verified, err := newVerifiedToken(token, claims, payload)
+	if err != nil {
+		return nil, err
+	}
+	v.preparedMu.Lock()
+	if v.prepared == nil || len(v.prepared) >= DefaultClaimsCacheSize {
+		v.prepared = make(map[*Claims]*verifiedToken)
+	}
+	v.prepared[claims] = verified
+	v.preparedMu.Unlock()
+	return verified, nil
 }
 
 // IsPreflight reports whether r is a CORS preflight request: OPTIONS with
