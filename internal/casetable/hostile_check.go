@@ -84,15 +84,7 @@ func checkStripped(request Request, upstream *UpstreamRequest) []string {
 // token candidate of the request, nor its last segment, the signature: a
 // rejection names the reason, never the token.
 func checkNoEcho(config Config, request Request, o Observation) []string {
-	var secrets []string
-	for _, candidate := range tokenCandidates(config, request) {
-		if len(candidate) >= 16 {
-			secrets = append(secrets, candidate)
-		}
-		if dot := strings.LastIndexByte(candidate, '.'); dot >= 0 && len(candidate)-dot-1 >= 16 {
-			secrets = append(secrets, candidate[dot+1:])
-		}
-	}
+	secrets := Case{Config: config}.Secrets(request, "")
 
 	var problems []string
 	for _, secret := range secrets {
@@ -180,4 +172,30 @@ func isControl(r rune) bool {
 
 func truncate(s string) string {
 	return truncateAll([]string{s})[0]
+}
+
+// Secrets returns the strings of a case that no log line and no rejection may
+// contain: the configured keys, every token the request carries in the
+// route's sources with its signature, and minted, the token a minting route
+// made, if any, with its signature. Values shorter than 16 bytes are left
+// out, because they occur in ordinary text, and so is the encoded header
+// {"alg":"HS256","typ":"JWT"}, which starts every token and is public. A token
+// in a place the route does not read is not included: the middleware never
+// sees it as a token.
+func (c Case) Secrets(request Request, minted string) []string {
+	secrets := append([]string(nil), c.Config.Keys...)
+	values := tokenCandidates(c.Config, request)
+	if minted != "" {
+		values = append(values, minted)
+	}
+	publicHeader := b64.EncodeToString([]byte(HS256Header))
+	for _, value := range values {
+		if len(value) >= 16 && value != publicHeader {
+			secrets = append(secrets, value)
+		}
+		if dot := strings.LastIndexByte(value, '.'); dot >= 0 && len(value)-dot-1 >= 16 {
+			secrets = append(secrets, value[dot+1:])
+		}
+	}
+	return secrets
 }
