@@ -294,3 +294,55 @@ func TestLogCheckFindsPanic(t *testing.T) {
 		t.Error("Caddy log has no line that reports a panic, expected the recovered one")
 	}
 }
+
+// TestSecurityDocLogFilter loads the Caddyfile example of the security
+// documentation, with its access log in a file, and checks that requests
+// with a token in the query and in a header leave neither in the log.
+func TestSecurityDocLogFilter(t *testing.T) {
+	blocks := fencedBlocks(t, "../docs/security.md", "caddyfile")
+	if len(blocks) != 1 {
+		t.Fatalf("found %d Caddyfile examples in the security documentation, expected 1", len(blocks))
+	}
+	up := newUpstream(t)
+	path := filepath.Join(t.TempDir(), "access.log")
+	site := strings.NewReplacer(
+		"example.com {", fmt.Sprintf("http://:%d {", sitePort),
+		"{env.DAILY_API_KEY}", casetable.Key,
+		"127.0.0.1:3000", up.addr(),
+		"    log {\n", "    log {\n        output file "+path+"\n",
+	).Replace(blocks[0])
+	loadCaddyfile(t, site)
+
+	token := casetable.ValidToken(time.Now())
+	other := casetable.Tamper(token)
+	requests := []struct {
+		path    string
+		headers []string
+		status  int
+	}{
+		{"/rooms/standup?t=" + token + "&page=2", []string{"X-Meeting-Token: " + token}, http.StatusOK},
+		{"/rooms/standup?t=" + other, nil, http.StatusUnauthorized},
+		{"/rooms/standup", []string{"X-Meeting-Token: " + other}, http.StatusUnauthorized},
+	}
+	for _, r := range requests {
+		if resp := get(t, r.path, r.headers...); resp.status != r.status {
+			t.Errorf("GET %.40s...: status = %d, expected %d", r.path, resp.status, r.status)
+		}
+	}
+	loadCaddyfile(t, fmt.Sprintf("http://:%d {\n\trespond \"done\"\n}\n", sitePort))
+
+	lines := readLogLines(t, path)
+	if len(lines) != len(requests) {
+		t.Errorf("access log has %d lines, expected %d", len(lines), len(requests))
+	}
+	for _, line := range lines {
+		for _, secret := range []string{token, other, token[strings.LastIndexByte(token, '.')+1:]} {
+			if i := strings.Index(line, secret); i >= 0 {
+				t.Errorf("access log line contains a token or signature: ...%s...", excerpt(line, i))
+			}
+		}
+		if !strings.Contains(line, `"uri":"/rooms/standup`) {
+			t.Errorf("access log line has no filtered URI: %.300s", line)
+		}
+	}
+}
