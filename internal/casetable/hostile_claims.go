@@ -16,10 +16,10 @@ var (
 // wrongTypes are JSON values of the wrong type for a claim of each type,
 // written as they appear in the payload.
 var wrongTypes = map[string][]string{
-	"string":  {`1`, `true`, `null`, `{}`, `["standup"]`},
-	"boolean": {`"true"`, `1`, `null`, `{}`, `[true]`},
-	"integer": {`-1`, `1.5`, `1e3`, `"60"`, `null`, `true`, `9223372036854775808`, `1e400`},
-	"object":  {`"x"`, `1`, `null`, `[]`, `true`},
+	"string":  {`1`, `-1.5`, `true`, `null`, `{}`, `["standup"]`},
+	"boolean": {`"true"`, `""`, `1`, `0`, `null`, `{}`, `[true]`},
+	"integer": {`-1`, `1.5`, `1e3`, `"60"`, `""`, `null`, `true`, `{}`, `[]`, `9223372036854775808`, `1e400`},
+	"object":  {`"x"`, `""`, `1`, `null`, `[]`, `true`},
 	"time":    {`"1864081538"`, `""`, `null`, `true`, `{}`, `[]`},
 }
 
