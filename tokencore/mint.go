@@ -241,6 +241,9 @@ func compileField(name string, value any, lenient bool) (templateField, error) {
 		}
 		field.fixed = json.RawMessage(s)
 	} else {
+		if spec.kind == kindPermissions {
+			value = booleanStrings(value)
+		}
 		raw, err := json.Marshal(value)
 		if err != nil {
 			return templateField{}, fmt.Errorf("claim %s: %v", name, err)
@@ -256,6 +259,36 @@ func compileField(name string, value any, lenient bool) (templateField, error) {
 		field.fixed, _ = json.Marshal(p.shortForm())
 	}
 	return field, nil
+}
+
+// booleanStrings returns v with every "true" and "false" string inside it
+// turned into a boolean. Traefik's file provider and labels hand every
+// value of a nested map over as a string, and no permission takes the text
+// "true" or "false" as a value, so the conversion cannot change a meaning.
+func booleanStrings(v any) any {
+	switch value := v.(type) {
+	case string:
+		if value == "true" {
+			return true
+		}
+		if value == "false" {
+			return false
+		}
+		return value
+	case map[string]any:
+		out := make(map[string]any, len(value))
+		for key, item := range value {
+			out[key] = booleanStrings(item)
+		}
+		return out
+	case []any:
+		out := make([]any, len(value))
+		for i, item := range value {
+			out[i] = booleanStrings(item)
+		}
+		return out
+	}
+	return v
 }
 
 // stringToJSON converts a string to the JSON value of spec's type: a boolean

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -517,5 +518,38 @@ func TestTokenResponse(t *testing.T) {
 	var decoded map[string]string
 	if err := json.Unmarshal(TokenResponse(`"quoted"`), &decoded); err != nil || decoded["token"] != `"quoted"` {
 		t.Errorf("TokenResponse with quotes: expected valid JSON with the value, got %s (%v)", TokenResponse(`"quoted"`), err)
+	}
+}
+
+// TestMintPermissionsWithStringBooleans feeds permissions the way Traefik's
+// file provider hands over a nested map: every leaf a string.
+func TestMintPermissionsWithStringBooleans(t *testing.T) {
+	m := mustMinter(t, MinterConfig{Claims: map[string]any{
+		"room_name": "hello",
+		"permissions": map[string]any{
+			"hasPresence": "true",
+			"canSend":     []any{"video", "audio"},
+			"canReceive":  map[string]any{"base": "false"},
+			"canAdmin":    "false",
+		},
+	}})
+	token, _, err := m.Mint(httptest.NewRequest(http.MethodGet, "/", nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	claims, _ := verifyMinted(t, token)
+	p := claims.Permissions
+	if p == nil || p.HasPresence == nil || !*p.HasPresence {
+		t.Fatalf("hasPresence: expected true, got %+v", p)
+	}
+	if !p.CanSend.Allows("audio") || p.CanSend.Allows("screenVideo") {
+		t.Errorf("canSend: expected video and audio, got %+v", p.CanSend)
+	}
+	if string(p.CanReceive["base"]) != "false" {
+		t.Errorf("canReceive.base: expected false, got %s", p.CanReceive["base"])
+	}
+	if p.CanAdmin == nil || p.CanAdmin.All || len(p.CanAdmin.Names) != 0 {
+		t.Errorf("canAdmin: expected false, got %+v", p.CanAdmin)
 	}
 }
