@@ -26,7 +26,7 @@ type DailyAPI struct {
 
 	// The maximum pause in calls after a 429 response, which caps both a
 	// longer Retry-After from Daily and the pause that doubles after
-	// repeated 429s. Default: 1m
+	// repeated 429s. At least 1s, the unit of Retry-After. Default: 1m
 	MaxBackoff caddy.Duration `json:"max_backoff,omitempty"`
 
 	// The number of results kept. When validating, it bounds the tokens

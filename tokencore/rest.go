@@ -158,6 +158,9 @@ func NewRESTClient(cfg RESTConfig) (*RESTClient, error) {
 	if c.maxBackoff == 0 {
 		c.maxBackoff = DefaultRESTMaxBackoff
 	}
+	if c.maxBackoff < time.Second {
+		return nil, fmt.Errorf("maximum back-off %s is less than 1s, the unit of Retry-After", c.maxBackoff)
+	}
 	if c.httpClient == nil {
 		c.httpClient = defaultRESTHTTPClient
 	}

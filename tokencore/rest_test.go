@@ -694,6 +694,7 @@ func TestNewRESTClientConfigErrors(t *testing.T) {
 		{"base URL with user", tokencore.RESTConfig{APIKey: "k", BaseURL: "https://me:pw@api.daily.co/v1"}, "must not contain user information"},
 		{"negative timeout", tokencore.RESTConfig{APIKey: "k", Timeout: -time.Second}, "timeout -1s is negative"},
 		{"negative back-off", tokencore.RESTConfig{APIKey: "k", MaxBackoff: -time.Second}, "maximum back-off -1s is negative"},
+		{"back-off under a second", tokencore.RESTConfig{APIKey: "k", MaxBackoff: 500 * time.Millisecond}, "maximum back-off 500ms is less than 1s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

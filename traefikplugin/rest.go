@@ -2,7 +2,6 @@ package traefikplugin
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/dailytoken/dailytoken/tokencore"
 )
@@ -34,8 +33,9 @@ func (c *Config) restClient(keys [][]byte) (*tokencore.RESTClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	if maxBackoff < time.Second {
-		return nil, fmt.Errorf("dailyApiMaxBackoff %q is less than 1s, the unit of Retry-After", c.DailyAPIMaxBackoff)
+	// The core checks the back-off; a stand-in key lets the error name the option.
+	if _, err := tokencore.NewRESTClient(tokencore.RESTConfig{APIKey: urlCheckKey, MaxBackoff: maxBackoff}); err != nil {
+		return nil, fmt.Errorf("dailyApiMaxBackoff: %v", err)
 	}
 
 	client, err := tokencore.NewRESTClient(tokencore.RESTConfig{

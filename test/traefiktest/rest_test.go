@@ -621,7 +621,7 @@ func TestRESTConfigErrors(t *testing.T) {
 		{"URL with query", validate(map[string]any{"dailyApiBaseUrl": "https://api.daily.co/v1?x=1"}), []string{"dailyApiBaseUrl:", "query or fragment"}},
 		{"zero timeout", validate(map[string]any{"dailyApiTimeout": "0s"}), []string{`dailyApiTimeout "0s" must be positive`}},
 		{"timeout in words", validate(map[string]any{"dailyApiTimeout": "fast"}), []string{`dailyApiTimeout "fast" is not a duration`}},
-		{"short back-off", validate(map[string]any{"dailyApiMaxBackoff": "500ms"}), []string{`dailyApiMaxBackoff "500ms" is less than 1s`}},
+		{"short back-off", validate(map[string]any{"dailyApiMaxBackoff": "500ms"}), []string{"dailyApiMaxBackoff: maximum back-off 500ms is less than 1s"}},
 		{"negative cache TTL", validate(map[string]any{"dailyApiCacheTtl": "-1m"}), []string{`dailyApiCacheTtl "-1m" is negative`}},
 		{"bad negative cache TTL", validate(map[string]any{"dailyApiNegativeCacheTtl": "10"}), []string{`dailyApiNegativeCacheTtl "10" is not a duration`}},
 		{"key unfit for a header", validate(map[string]any{"keys": []any{"key with spaces"}}), []string{"dailyApi: the key:", "byte 4"}},
