@@ -2,11 +2,7 @@ package caddymodule
 
 import (
 	"bufio"
-	"crypto/sha1"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,72 +10,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dailytoken/dailytoken/internal/wstest"
 )
 
-// The WebSocket test speaks the protocol (RFC 6455) by hand, with text
-// frames under 126 bytes only, to keep the module free of a WebSocket
-// dependency.
-
-// websocketGUID is the constant of RFC 6455 section 1.3 that the accept
-// key is derived with.
-const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-func websocketAccept(key string) string {
-	sum := sha1.Sum([]byte(key + websocketGUID))
-	return base64.StdEncoding.EncodeToString(sum[:])
-}
-
-// writeFrame writes one final text frame. Frames from a client must be
-// masked, frames from a server must not (RFC 6455 section 5.1).
-func writeFrame(w io.Writer, payload string, masked bool) error {
-	if len(payload) > 125 {
-		return errors.New("payload too long for this test helper")
-	}
-	frame := []byte{0x81, byte(len(payload))}
-	data := []byte(payload)
-	if masked {
-		mask := []byte{0x12, 0x34, 0x56, 0x78}
-		frame[1] |= 0x80
-		frame = append(frame, mask...)
-		for i := range data {
-			data[i] ^= mask[i%4]
-		}
-	}
-	_, err := w.Write(append(frame, data...))
-	return err
-}
-
-// readFrame reads one final text frame and unmasks it if needed.
-func readFrame(r io.Reader) (string, error) {
-	head := make([]byte, 2)
-	if _, err := io.ReadFull(r, head); err != nil {
-		return "", err
-	}
-	if head[0] != 0x81 {
-		return "", fmt.Errorf("frame starts with %#x, expected a final text frame 0x81", head[0])
-	}
-	length := int(head[1] & 0x7f)
-	if length > 125 {
-		return "", errors.New("frame too long for this test helper")
-	}
-	var mask []byte
-	if head[1]&0x80 != 0 {
-		mask = make([]byte, 4)
-		if _, err := io.ReadFull(r, mask); err != nil {
-			return "", err
-		}
-	}
-	data := make([]byte, length)
-	if _, err := io.ReadFull(r, data); err != nil {
-		return "", err
-	}
-	for i := range data {
-		if mask != nil {
-			data[i] ^= mask[i%4]
-		}
-	}
-	return string(data), nil
-}
+// The WebSocket test speaks the protocol (RFC 6455) through internal/wstest,
+// with text frames under 126 bytes only.
 
 // echoWebSocket is an upstream that accepts a WebSocket upgrade, greets the
 // client, and echoes one message back. It records the upgrade request.
@@ -109,18 +45,18 @@ func newEchoWebSocket(t *testing.T) *echoWebSocket {
 		conn.SetDeadline(time.Now().Add(5 * time.Second))
 
 		fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-			websocketAccept(r.Header.Get("Sec-WebSocket-Key")))
-		if err := writeFrame(rw, "hello from upstream", false); err != nil {
+			wstest.Accept(r.Header.Get("Sec-WebSocket-Key")))
+		if err := wstest.WriteFrame(rw, "hello from upstream", false); err != nil {
 			t.Errorf("upstream: writing greeting: %v", err)
 			return
 		}
 		rw.Flush()
-		message, err := readFrame(rw)
+		message, err := wstest.ReadFrame(rw)
 		if err != nil {
 			t.Errorf("upstream: reading message: %v", err)
 			return
 		}
-		writeFrame(rw, "echo: "+message, false)
+		wstest.WriteFrame(rw, "echo: "+message, false)
 		rw.Flush()
 	}))
 	t.Cleanup(e.server.Close)
@@ -158,19 +94,19 @@ func TestWebSocketWithQueryToken(t *testing.T) {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("status = %d, expected 101", resp.StatusCode)
 	}
-	if accept := resp.Header.Get("Sec-WebSocket-Accept"); accept != websocketAccept(key) {
-		t.Errorf("Sec-WebSocket-Accept = %q, expected %q", accept, websocketAccept(key))
+	if accept := resp.Header.Get("Sec-WebSocket-Accept"); accept != wstest.Accept(key) {
+		t.Errorf("Sec-WebSocket-Accept = %q, expected %q", accept, wstest.Accept(key))
 	}
 
 	// frames flow both ways
-	greeting, err := readFrame(reader)
+	greeting, err := wstest.ReadFrame(reader)
 	if err != nil || greeting != "hello from upstream" {
 		t.Fatalf("first frame = %q (%v), expected the upstream's greeting", greeting, err)
 	}
-	if err := writeFrame(conn, "hello from client", true); err != nil {
+	if err := wstest.WriteFrame(conn, "hello from client", true); err != nil {
 		t.Fatal(err)
 	}
-	reply, err := readFrame(reader)
+	reply, err := wstest.ReadFrame(reader)
 	if err != nil || reply != "echo: hello from client" {
 		t.Fatalf("reply = %q (%v), expected the echo of the client's frame", reply, err)
 	}

@@ -3,8 +3,6 @@ package traefiktest
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dailytoken/dailytoken/internal/casetable"
+	"github.com/dailytoken/dailytoken/internal/wstest"
 )
 
 // The WebSocket test puts the interpreted middleware in front of
@@ -24,71 +23,6 @@ import (
 // reaches the upstream and that the connection the middleware passes on can
 // be hijacked, which the proxy needs to switch protocols. It does not run
 // Traefik itself.
-
-// websocketGUID is the key suffix of the Sec-WebSocket-Accept computation
-// (RFC 6455 section 1.3).
-const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-func websocketAccept(key string) string {
-	sum := sha1.Sum([]byte(key + websocketGUID))
-	return base64.StdEncoding.EncodeToString(sum[:])
-}
-
-// writeFrame writes one unfragmented text frame with a payload under 126
-// bytes. Frames from a client are masked (RFC 6455 section 5.3).
-func writeFrame(w io.Writer, payload string, masked bool) error {
-	if len(payload) >= 126 {
-		return fmt.Errorf("payload of %d bytes needs an extended length", len(payload))
-	}
-	frame := []byte{0x81, byte(len(payload))}
-	data := []byte(payload)
-	if masked {
-		frame[1] |= 0x80
-		mask := make([]byte, 4)
-		if _, err := rand.Read(mask); err != nil {
-			return err
-		}
-		frame = append(frame, mask...)
-		for i := range data {
-			data[i] ^= mask[i%4]
-		}
-	}
-	_, err := w.Write(append(frame, data...))
-	return err
-}
-
-// readFrame reads one unfragmented text frame with a payload under 126
-// bytes and returns its payload.
-func readFrame(r io.Reader) (string, error) {
-	header := make([]byte, 2)
-	if _, err := io.ReadFull(r, header); err != nil {
-		return "", err
-	}
-	if header[0] != 0x81 {
-		return "", fmt.Errorf("frame starts with %#x, expected a final text frame 0x81", header[0])
-	}
-	length := int(header[1] & 0x7f)
-	if length >= 126 {
-		return "", fmt.Errorf("frame length %d needs an extended length", length)
-	}
-	var mask []byte
-	if header[1]&0x80 != 0 {
-		mask = make([]byte, 4)
-		if _, err := io.ReadFull(r, mask); err != nil {
-			return "", err
-		}
-	}
-	data := make([]byte, length)
-	if _, err := io.ReadFull(r, data); err != nil {
-		return "", err
-	}
-	for i := range data {
-		if mask != nil {
-			data[i] ^= mask[i%4]
-		}
-	}
-	return string(data), nil
-}
 
 // websocketUpstream accepts an upgrade, greets the client with the room it
 // got in X-Daily-Room, and echoes one frame.
@@ -106,8 +40,8 @@ func websocketUpstream(t *testing.T) http.Handler {
 		defer connection.Close()
 
 		fmt.Fprintf(buffered, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-			websocketAccept(r.Header.Get("Sec-WebSocket-Key")))
-		if err := writeFrame(buffered, "welcome to "+r.Header.Get("X-Daily-Room"), false); err != nil {
+			wstest.Accept(r.Header.Get("Sec-WebSocket-Key")))
+		if err := wstest.WriteFrame(buffered, "welcome to "+r.Header.Get("X-Daily-Room"), false); err != nil {
 			t.Errorf("upstream write: %v", err)
 			return
 		}
@@ -116,12 +50,12 @@ func websocketUpstream(t *testing.T) http.Handler {
 			return
 		}
 
-		message, err := readFrame(buffered)
+		message, err := wstest.ReadFrame(buffered)
 		if err != nil {
 			t.Errorf("upstream read: %v", err)
 			return
 		}
-		if err := writeFrame(connection, "echo: "+message, false); err != nil {
+		if err := wstest.WriteFrame(connection, "echo: "+message, false); err != nil {
 			t.Errorf("upstream echo: %v", err)
 		}
 	})
@@ -162,8 +96,8 @@ func dialWebSocket(t *testing.T, serverURL, target string) (*http.Response, *buf
 	if err != nil {
 		t.Fatal(err)
 	}
-	if response.StatusCode == http.StatusSwitchingProtocols && response.Header.Get("Sec-WebSocket-Accept") != websocketAccept(key) {
-		t.Errorf("Sec-WebSocket-Accept = %q, expected %q", response.Header.Get("Sec-WebSocket-Accept"), websocketAccept(key))
+	if response.StatusCode == http.StatusSwitchingProtocols && response.Header.Get("Sec-WebSocket-Accept") != wstest.Accept(key) {
+		t.Errorf("Sec-WebSocket-Accept = %q, expected %q", response.Header.Get("Sec-WebSocket-Accept"), wstest.Accept(key))
 	}
 	return response, reader, connection
 }
@@ -196,14 +130,14 @@ func TestWebSocketThroughYaegiMiddleware(t *testing.T) {
 			t.Fatalf("status = %d, expected 101; body %s", response.StatusCode, body)
 		}
 
-		greeting, err := readFrame(reader)
+		greeting, err := wstest.ReadFrame(reader)
 		if err != nil || greeting != "welcome to "+casetable.Room {
 			t.Fatalf("first frame from upstream = %q (%v), expected the room greeting", greeting, err)
 		}
-		if err := writeFrame(connection, "hello", true); err != nil {
+		if err := wstest.WriteFrame(connection, "hello", true); err != nil {
 			t.Fatal(err)
 		}
-		echo, err := readFrame(reader)
+		echo, err := wstest.ReadFrame(reader)
 		if err != nil || echo != "echo: hello" {
 			t.Errorf("echo from upstream = %q (%v), expected \"echo: hello\"", echo, err)
 		}
