@@ -233,6 +233,12 @@ func (m *Middleware) requestToken(r *http.Request) string {
 // fmt.Printf: Yaegi sends fmt.Print* to Traefik's log, but a write to
 // os.Stdout goes to the process's standard output and bypasses it.
 func (c *Config) warnRelaxations(name string) {
+	if c.Mode == ModeMint {
+		if _, scoped := c.Claims["room_name"]; !scoped {
+			fmt.Printf("dailytoken: middleware %s: claims has no room_name, so minted tokens are valid for every room of the domain\n", name)
+		}
+		return
+	}
 	if c.Mode != ModeValidate {
 		return
 	}
