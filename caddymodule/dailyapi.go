@@ -62,7 +62,7 @@ func signerName(a *DailyAPI) string {
 // client returns a REST client with the one configured key.
 func (a *DailyAPI) client(keys [][]byte) (*tokencore.RESTClient, error) {
 	if len(keys) != 1 {
-		return nil, fmt.Errorf("daily_api: keys must hold exactly one key, the REST API key, and holds %d", len(keys))
+		return nil, fmt.Errorf("daily_api: keys must contain exactly one key, the REST API key, and contains %d", len(keys))
 	}
 	client, err := tokencore.NewRESTClient(tokencore.RESTConfig{
 		APIKey:     string(keys[0]),

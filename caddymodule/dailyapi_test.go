@@ -213,7 +213,7 @@ func TestDailyAPIConfigErrors(t *testing.T) {
 		handler  Handler
 		expected string
 	}{
-		{"two keys", Handler{Keys: []string{"a", "b"}, DailyAPI: &DailyAPI{}}, "daily_api: keys must hold exactly one key, the REST API key, and holds 2"},
+		{"two keys", Handler{Keys: []string{"a", "b"}, DailyAPI: &DailyAPI{}}, "daily_api: keys must contain exactly one key, the REST API key, and contains 2"},
 		{"bad base URL", Handler{Keys: []string{"a"}, DailyAPI: &DailyAPI{BaseURL: "ftp://127.0.0.1/v1"}}, `daily_api: base URL "ftp://127.0.0.1/v1": scheme must be https or http`},
 		{"negative timeout", Handler{Keys: []string{"a"}, DailyAPI: &DailyAPI{Timeout: -1}}, "daily_api: timeout -1ns is negative"},
 		{"cache TTL when minting", Handler{Mode: ModeMint, Keys: []string{"a"}, DailyAPI: &DailyAPI{CacheTTL: caddy.Duration(time.Minute)}},

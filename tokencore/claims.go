@@ -365,7 +365,7 @@ func (c *Claims) Properties() map[string]any {
 }
 
 // ClaimsFromProperties builds Claims from an object with the property names
-// of Daily's REST API, such as the answer of GET /meeting-tokens/{token}. Types
+// of Daily's REST API, such as the response body of GET /meeting-tokens/{token}. Types
 // are checked as for a token payload; unknown properties are kept in Extra.
 func ClaimsFromProperties(properties map[string]json.RawMessage) (*Claims, error) {
 	c := &Claims{}

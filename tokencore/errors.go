@@ -8,7 +8,7 @@ import (
 )
 
 // Error is one reason a request failed, with the HTTP status and the RFC 6750
-// error code an adapter answers with. Its Error text is safe to send to a
+// error code an adapter responds with. Its Error text is safe to send to a
 // client: it never contains a token, a signature or a key.
 //
 // The package-level Err values are the kinds. Errors returned by this package
@@ -30,7 +30,7 @@ type Error struct {
 	// Description is a sentence for the client and the log.
 	Description string
 
-	// RetryAfter, when positive, tells the client how long to wait before
+	// RetryAfter, when positive, is how long the client should wait before
 	// retrying: set when Daily's REST API rate-limits this proxy.
 	RetryAfter time.Duration
 
@@ -160,11 +160,11 @@ var (
 	// valid claim: a missing header, or a value that breaks one of Daily's rules.
 	ErrInvalidRequestValue = newKind(http.StatusBadRequest, "", "invalid_request_value", "request value is not a valid claim")
 
-	// ErrUnavailable is Daily's REST API failing, timing out or answering
-	// something this package cannot read. The request is refused, never passed.
+	// ErrUnavailable is Daily's REST API failing, timing out or returning
+	// something this package cannot read. The request is rejected, never passed.
 	ErrUnavailable = newKind(http.StatusServiceUnavailable, "", "api_unavailable", "Daily's REST API is unavailable")
 
-	// ErrRateLimited is Daily's REST API answering 429, or this package backing
+	// ErrRateLimited is Daily's REST API responding with 429, or this package backing
 	// off after such an answer.
 	ErrRateLimited = newKind(http.StatusServiceUnavailable, "", "api_rate_limited", "Daily's REST API is rate-limiting this proxy")
 )

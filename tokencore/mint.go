@@ -34,7 +34,7 @@ var recordingTypes = map[string]bool{"cloud": true, "local": true, "raw-tracks":
 
 // Targets for a minted token, besides "header:Name" and "query:name".
 const (
-	// TargetResponse answers the client with {"token": "..."}, the body of
+	// TargetResponse responds to the client with {"token": "..."}, the body of
 	// Daily's POST /meeting-tokens, instead of calling the upstream.
 	TargetResponse = "response"
 
@@ -463,7 +463,7 @@ func (m *Minter) Inject(r *http.Request, token string) {
 	}
 }
 
-// TokenResponse returns the body of a direct answer, {"token": "..."}.
+// TokenResponse returns the body of a direct response, {"token": "..."}.
 func TokenResponse(token string) []byte {
 	body, _ := json.Marshal(map[string]string{"token": token})
 	return body

@@ -14,8 +14,8 @@ const DefaultMaxLifetime = 24 * time.Hour
 // without extending a short-lived token by much.
 const DefaultLeeway = 30 * time.Second
 
-// Policy is what a route demands of a token whose signature has been
-// verified. Its zero value, with Leeway set, accepts any unexpired token that
+// Policy is the set of checks a route applies to a token whose signature
+// has been verified. Its zero value, with Leeway set, accepts any unexpired token that
 // has an exp claim.
 type Policy struct {
 	// Leeway is the clock skew allowed on exp, nbf and iat.

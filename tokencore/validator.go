@@ -13,7 +13,7 @@ import (
 )
 
 // TokenVerifier checks a token and returns its claims. The local verifier
-// checks the signature with the configured keys; the REST verifier asks
+// checks the signature with the configured keys, and the REST verifier calls
 // Daily's API. payload is the verified payload, or nil when the verifier has
 // only the claims.
 type TokenVerifier interface {
@@ -35,7 +35,7 @@ type ValidatorConfig struct {
 	// DefaultMaxTokenSize.
 	MaxTokenSize int
 
-	// Sources are where the token is taken from, in ParseSource syntax.
+	// Sources lists the places the token is taken from, in ParseSource syntax.
 	// Empty means DefaultSources.
 	Sources []string
 
