@@ -18,16 +18,36 @@ func TestDailyAPIConcurrentRequestsOneCall(t *testing.T) {
 	loadCaddyfile(t, dailyAPISite(mock, up))
 	token := mockToken(mock, "hello")
 
+	// The goroutines report errors instead of calling t.Fatal, which only
+	// the test's own goroutine may call.
 	var wg sync.WaitGroup
 	statuses := make([]int, 100)
+	errs := make([]error, 100)
 	for i := range statuses {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			statuses[i] = get(t, "/rooms/hello/", bearer(token)).status
+			req, err := http.NewRequest(http.MethodGet, siteURL+"/rooms/hello/", nil)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
 		}(i)
 	}
 	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
 
 	for i, status := range statuses {
 		if status != http.StatusOK {
