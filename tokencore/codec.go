@@ -13,7 +13,7 @@ import (
 )
 
 // DefaultMaxTokenSize is the default limit on a token's length in bytes.
-// Daily recommends keeping a whole token under 2048 characters; the limit
+// Daily recommends keeping a whole token under 2048 characters. The limit
 // leaves room for large permission objects and still bounds the work an
 // attacker can ask for.
 const DefaultMaxTokenSize = 4096

@@ -84,7 +84,7 @@ type MinterConfig struct {
 	// SetNotBefore adds nbf, set to the time of minting.
 	SetNotBefore bool
 
-	// Target is where the token goes: "header:Name", "query:name" or
+	// Target is the destination of the token: "header:Name", "query:name" or
 	// "response". Empty means DefaultTarget.
 	Target string
 
