@@ -164,7 +164,7 @@ var (
 	// something this package cannot read. The request is rejected, never passed.
 	ErrUnavailable = newKind(http.StatusServiceUnavailable, "", "api_unavailable", "Daily's REST API is unavailable")
 
-	// ErrRateLimited is Daily's REST API responding with 429, or this package backing
-	// off after such an answer.
+	// ErrRateLimited is Daily's REST API responding with 429, or this package
+	// backing off after such a response.
 	ErrRateLimited = newKind(http.StatusServiceUnavailable, "", "api_rate_limited", "Daily's REST API is rate-limiting this proxy")
 )
