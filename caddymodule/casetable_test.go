@@ -103,6 +103,28 @@ func caseConfig(t *testing.T, c casetable.Config, up *upstream) string {
 	return string(data)
 }
 
+// sendCase sends a case's request to the site and returns what the client
+// and the upstream saw.
+func sendCase(t *testing.T, request casetable.Request, up *upstream) casetable.Observation {
+	t.Helper()
+	req, err := http.NewRequest(request.Method, siteURL+request.Target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, values := range request.Header {
+		req.Header[name] = append([]string(nil), values...)
+	}
+	before := up.count()
+	resp := send(t, req)
+
+	observation := casetable.Observation{Status: resp.status, Header: resp.header, Body: []byte(resp.body)}
+	if up.count() > before {
+		received := up.last(t)
+		observation.Upstream = &casetable.UpstreamRequest{Header: received.Header, RawQuery: received.URL.RawQuery}
+	}
+	return observation
+}
+
 // TestSharedCases runs the case table that both adapters share through a
 // real Caddy server.
 func TestSharedCases(t *testing.T) {
@@ -116,22 +138,7 @@ func TestSharedCases(t *testing.T) {
 				loaded = config
 			}
 			request := c.Request(time.Now())
-
-			req, err := http.NewRequest(request.Method, siteURL+request.Target, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for name, values := range request.Header {
-				req.Header[name] = append([]string(nil), values...)
-			}
-			before := up.count()
-			resp := send(t, req)
-
-			observation := casetable.Observation{Status: resp.status, Header: resp.header, Body: []byte(resp.body)}
-			if up.count() > before {
-				received := up.last(t)
-				observation.Upstream = &casetable.UpstreamRequest{Header: received.Header, RawQuery: received.URL.RawQuery}
-			}
+			observation := sendCase(t, request, up)
 			_, problems := c.Check(request, observation)
 			for _, problem := range problems {
 				t.Error(strings.TrimSpace(problem))

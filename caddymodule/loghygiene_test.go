@@ -102,22 +102,7 @@ func TestSharedCasesLogNoSecrets(t *testing.T) {
 				loaded = config
 			}
 			request := c.Request(time.Now())
-			req, err := http.NewRequest(request.Method, siteURL+request.Target, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for name, values := range request.Header {
-				req.Header[name] = append([]string(nil), values...)
-			}
-			before := up.count()
-			resp := send(t, req)
-
-			observation := casetable.Observation{Status: resp.status, Header: resp.header, Body: []byte(resp.body)}
-			if up.count() > before {
-				received := up.last(t)
-				observation.Upstream = &casetable.UpstreamRequest{Header: received.Header, RawQuery: received.URL.RawQuery}
-			}
-			minted, _ := c.Check(request, observation)
+			minted, _ := c.Check(request, sendCase(t, request, up))
 			all = append(all, caseSecrets{name: c.Name, secrets: c.Secrets(request, minted)})
 		})
 	}
