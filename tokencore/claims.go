@@ -118,10 +118,10 @@ const minNumericDate = -62135596800
 
 // DecodeClaims decodes a verified payload. The payload must be a JSON object.
 // A known claim of the wrong JSON type, null included, is an error naming the
-// claim; no value is ever coerced. Unknown claims are kept in Extra.
+// claim, and no value is ever coerced. Unknown claims are kept in Extra.
 //
 // NOTE: a payload that repeats a claim name is decoded with the last value
-// winning, as encoding/json and golang-jwt do; the payload is signed, so only
+// winning, as encoding/json and golang-jwt do. The payload is signed, so only
 // the key holder can produce one.
 func DecodeClaims(payload []byte) (*Claims, error) {
 	var fields map[string]json.RawMessage

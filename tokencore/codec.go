@@ -98,9 +98,10 @@ func (c *Codec) Sign(payload []byte) string {
 
 // Verify checks token's form, header and signature and returns its decoded
 // payload, which is not yet checked as claims. It rejects a token larger than
-// the size limit, a token without exactly three segments, any encoding other
-// than unpadded base64url, a header whose alg is not HS256 or that has a crit
-// parameter, and a signature that matches no key (compared in constant time).
+// the size limit and a token without exactly three segments. It also rejects
+// any encoding other than unpadded base64url, a header whose alg is not HS256
+// or that has a crit parameter, and a signature that matches no key, compared
+// in constant time.
 func (c *Codec) Verify(token string) ([]byte, error) {
 	segment, err := c.VerifySignature(token)
 	if err != nil {
@@ -173,9 +174,9 @@ func DecodePayloadSegment(segment string) ([]byte, error) {
 
 // checkHeader accepts a protected header whose alg is exactly "HS256", whose
 // typ, if present, is "JWT" in any case (RFC 7519 section 5.1), and that has
-// no crit parameter: this package implements no extension, so RFC 7515
-// section 4.1.11 requires rejecting any. Other parameters, such as kid, are
-// ignored; no key is ever looked up from the header.
+// no crit parameter. This package implements no extension, so RFC 7515
+// section 4.1.11 requires rejecting any crit. Other parameters, such as kid,
+// are ignored, and no key is ever looked up from the header.
 func checkHeader(segment string) error {
 	if segment == canonicalHeader {
 		return nil

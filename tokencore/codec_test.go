@@ -380,7 +380,7 @@ func TestCodecSizeLimitDefault(t *testing.T) {
 	wantKind(t, err, ErrTokenTooLarge)
 	wantDescription(t, err, "4097 bytes", "limit of 4096")
 
-	// The limit is checked before anything else, so garbage gets the same answer.
+	// The limit is checked before anything else, so garbage gets the same response.
 	_, err = codec.Verify(strings.Repeat("!", 100*1024))
 	wantKind(t, err, ErrTokenTooLarge)
 }

@@ -12,7 +12,7 @@ import (
 // client: it never contains a token, a signature or a key.
 //
 // The package-level Err values are the kinds. Errors returned by this package
-// are instances of a kind that carry a sentence naming the offending value;
+// are instances of a kind that carry a sentence naming the offending value.
 // errors.Is(err, ErrExpired) matches them, and AsError recovers the *Error.
 type Error struct {
 	// Status is the HTTP status of the response: 401, 403, 400 or 503.

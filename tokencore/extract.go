@@ -67,9 +67,9 @@ type Extractor struct {
 	maxTokenSize int
 
 	// The common request carries one "Bearer <token>" header and nothing in
-	// the other sources. quickBearer allows Extract to take that token with
-	// a few comparisons when no other source is a header; under Yaegi the
-	// general path costs several times more.
+	// the other sources. When no other source is a header, quickBearer lets
+	// Extract take that token with a few comparisons, because under Yaegi
+	// the general path costs several times more.
 	quickBearer   bool
 	hasQuery      bool
 	hasCookie     bool
@@ -247,7 +247,7 @@ func (e *Extractor) candidates(r *http.Request, source Source) ([]string, error)
 }
 
 // parseBearer reads an Authorization value. The scheme is case-insensitive
-// (RFC 9110 section 11.1) and may be followed by several spaces; any other
+// (RFC 9110 section 11.1) and may be followed by several spaces. Any other
 // scheme, such as Basic, is not a bearer token and is skipped.
 func parseBearer(value string) (token string, isBearer bool, err error) {
 	value = strings.TrimLeft(value, " \t")

@@ -79,7 +79,7 @@ func (h *ClaimHeaders) RemoveClientHeaders(header http.Header) {
 // Set writes the claim headers for verified claims. payload is the verified
 // token payload; when nil, as after REST introspection, it is encoded from c.
 // A value with control characters is written with each of them replaced by
-// U+FFFD, so a claim can never end a header or start another; the exact
+// U+FFFD, so a claim can never end a header or start another. The exact
 // value is in the Claims header, where JSON escapes it.
 func (h *ClaimHeaders) Set(header http.Header, c *Claims, payload []byte) error {
 	values, err := claimHeaderValues(c, payload)

@@ -73,7 +73,7 @@ type MinterConfig struct {
 
 	// Claims is the template: Daily's REST property names (room_name,
 	// user_id, is_owner, permissions, ...) mapped to values. A string value
-	// may take parts from the request in RequestValue syntax; booleans and
+	// may take parts from the request in RequestValue syntax. Booleans and
 	// integers may be given as strings, as Caddyfiles and Docker labels do.
 	// exp, nbf and iat are set by the Minter and cannot be templated.
 	Claims map[string]any

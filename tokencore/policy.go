@@ -70,6 +70,8 @@ func (p *Policy) allows(verified *verifiedToken, now int64, expectedRoom string)
 		return false
 	}
 	leeway := int64(p.Leeway)
+
+	// lifetime
 	if p.MaxLifetime > 0 && verified.hasExpires {
 		if verified.expires == clampedFuture || (verified.hasIssuedAt && verified.issuedAt == clampedPast) {
 			return false
@@ -82,7 +84,8 @@ func (p *Policy) allows(verified *verifiedToken, now int64, expectedRoom string)
 			return false
 		}
 	}
-	c := verified.claims
+
+	// expiry, not-before and issued-at
 	if !verified.hasExpires && !p.AllowMissingExp {
 		return false
 	}
@@ -95,6 +98,9 @@ func (p *Policy) allows(verified *verifiedToken, now int64, expectedRoom string)
 	if verified.hasIssuedAt && now+leeway < verified.issuedAt {
 		return false
 	}
+
+	// domain, room and grants
+	c := verified.claims
 	if p.DomainID != "" && c.DomainID != p.DomainID {
 		return false
 	}

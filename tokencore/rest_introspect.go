@@ -144,7 +144,7 @@ func NewIntrospector(cfg IntrospectorConfig) (*Introspector, error) {
 // *Error values, wrapped in a *RESTError when they come from the API.
 func (in *Introspector) VerifyToken(ctx context.Context, token string) (*Claims, []byte, error) {
 	// A token Daily confirmed is found by its own text, so a cache hit costs
-	// one map lookup; it passed the shape check before it was stored.
+	// one map lookup. It passed the shape check before it was stored.
 	in.mu.Lock()
 	now := in.client.now()
 	if e := in.valid.get(token, now); e != nil {

@@ -149,8 +149,8 @@ type Config struct {
 	// the response, and applies every other option to them as usual. A minting middleware gets its tokens from POST /meeting-tokens
 	// and reuses a token for requests with the same claims. keys, keyFile
 	// and keyEnv must then give exactly one key, the REST API key of the
-	// domain. Results are cached, and a request the API cannot answer in
-	// time gets 503, never a pass. Default: false.
+	// domain. Results are cached, and a request the API does not respond to
+	// in time gets 503, never a pass. Default: false.
 	DailyAPI bool `json:"dailyApi,omitempty"`
 
 	// DailyAPIBaseURL is the base URL of Daily's REST API. It must be https,

@@ -53,7 +53,7 @@ func (c *Config) restClient(keys [][]byte) (*tokencore.RESTClient, error) {
 }
 
 // checkBaseURL checks dailyApiBaseUrl. The core checks the URL together
-// with the key when it builds the client; checking the URL alone first, with
+// with the key when it builds the client. Checking the URL alone first, with
 // a stand-in key, lets an error name the option.
 func checkBaseURL(raw string) error {
 	if _, err := tokencore.NewRESTClient(tokencore.RESTConfig{APIKey: urlCheckKey, BaseURL: raw}); err != nil {

@@ -95,7 +95,7 @@ type Expect struct {
 	// ChallengeContains, if set, must occur in the WWW-Authenticate header.
 	ChallengeContains string
 
-	// ResponseHeaders must be in the answer with these values.
+	// ResponseHeaders must be in the response with these values.
 	ResponseHeaders map[string]string
 
 	// Upstream is true when the request must reach the upstream.

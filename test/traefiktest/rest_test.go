@@ -322,7 +322,7 @@ func TestRESTValidateRejections(t *testing.T) {
 			mock := dailymock.New(t, restKey)
 			server := newRESTServer(t, f.factory, restOptions(mock, "validate", map[string]any{"realm": "meetings"}), &recordingUpstream{})
 
-			// a token of another domain: Daily answers 404
+			// a token of another domain: Daily responds with 404
 			foreign := roomToken("another-domain-key", "standup", "user-1")
 			for i := 0; i < 2; i++ {
 				response, body := getWithToken(t, server, "/", foreign)
@@ -648,7 +648,7 @@ func TestRESTConfigErrors(t *testing.T) {
 }
 
 // TestRESTReloadsLeaveNoGoroutines builds REST API middlewares for 20
-// routers, 10 times over, each answering one request, and checks that no
+// routers, 10 times over, each serving one request, and checks that no
 // goroutine outlives its call or its middleware.
 func TestRESTReloadsLeaveNoGoroutines(t *testing.T) {
 	plugin := loadPlugin(t)
